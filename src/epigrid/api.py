@@ -1,0 +1,50 @@
+"""The JSON API under /api/v1/: one NinjaAPI, one router per app, errors as {"detail": str}."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from epigrid.core.api import router as core_router
+from epigrid.core.apiauth import BearerOrSession
+from epigrid.core.errors import DomainError
+
+api = NinjaAPI(
+    title="EpiGrid API",
+    version="1",
+    description="Epidemic prevention and control for a city district (防、控、管、治).",
+    auth=BearerOrSession(),
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    body = {"detail": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=exc.status)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"detail": "Authentication required."}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # Say which field is wrong and why in one line, keeping the full list for programs.
+    parts = []
+    for err in exc.errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else err.get("msg", "invalid"))
+    return api.create_response(request, {"detail": "; ".join(parts) or "Invalid request.", "errors": exc.errors}, status=422)
+
+
+api.add_router("/", core_router)

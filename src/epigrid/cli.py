@@ -1,0 +1,160 @@
+"""The ``epigrid`` command: demo, serve, worker, manage, bench (see docs/contracts in README)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEMO_PASSWORD = "demo"
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "epigrid.settings")
+    import django
+    from django.conf import settings
+
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+    django.setup()
+
+
+def _reset_database() -> None:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db['NAME']}{suffix}").unlink(missing_ok=True)
+        return
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    from epigrid.core.models import DiseaseProfile, PolicyVersion
+    from epigrid.core.seeding import seed_diseases
+
+    seed_diseases(DiseaseProfile, PolicyVersion)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django()
+    if args.reset:
+        _reset_database()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from epigrid.simulation import district
+
+    summary = district.ensure_demo_district(scale=args.scale, seed=args.seed, progress=True)
+    url = f"http://{args.host}:{args.port}/"
+    print(f"\nEpiGrid demo district: {summary}")
+    print(f"Open {url}  (demo data; every account's password is '{DEMO_PASSWORD}')")
+    print("Accounts: " + ", ".join(district.DEMO_USERNAMES))
+    if args.no_serve:
+        return 0
+    return _serve(args.host, args.port)
+
+
+def _serve(host: str, port: int, workers: int = 2) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from epigrid.wsgi import application
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:
+            # Sync Django traffic the WSGI way (shared docs/performance.md); threads keep event streams open.
+            for key, value in {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": 8,
+                "accesslog": None,
+                "timeout": 120,
+                "graceful_timeout": 5,
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self):  # noqa: ANN202 - gunicorn's signature
+            return application
+
+    _App().run()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("check", deploy=False)
+    return _serve(args.host, args.port, args.workers)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("db_worker")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "epigrid.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["epigrid manage", *args.args])
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    _setup_django()
+    from epigrid.simulation import bench
+
+    if args.list or not args.name:
+        for name, func in bench.BENCHMARKS.items():
+            print(f"{name}\t{(func.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    return bench.run(args.name, scale=args.scale)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="epigrid", description="EpiGrid epidemic prevention and control")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="load the synthetic district and serve it")
+    demo.add_argument("--scale", choices=["tiny", "district"], default="tiny")
+    demo.add_argument("--seed", type=int, default=20211214)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true")
+    demo.add_argument("--reset", action="store_true", help="drop existing data and load afresh")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="production server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run background tasks until interrupted")
+    worker.set_defaults(func=cmd_worker)
+
+    manage = sub.add_parser("manage", help="Django management commands", add_help=False)
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+
+    bench = sub.add_parser("bench", help="benchmarks, one JSON object per metric per line")
+    bench.add_argument("name", nargs="?")
+    bench.add_argument("--scale", type=int, default=None)
+    bench.add_argument("--list", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Domain events: the spine of the closed loop.
+
+``publish`` stores the event in the caller's transaction and, once that commits, calls every handler
+subscribed to its type and hands it to the live fan-out (the command center's event stream). Handlers are
+registered explicitly in each app's ``AppConfig.ready()`` via ``subscribe``, so ``grep subscribe`` finds
+every reaction in the system.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from epigrid.core.models import Event
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+_listeners: list[Handler] = []  # live fan-out (SSE); see core.stream once the command center lands
+
+
+def subscribe(event_type: str, handler: Handler) -> None:
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def add_listener(listener: Handler) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    return list(_handlers.get(event_type, ()))
+
+
+def publish(event_type: str, *, payload: dict[str, Any], org_code: str = "") -> Event:
+    event = Event.objects.create(type=event_type, payload=payload, org_code=org_code, occurred_at=timezone.now())
+    transaction.on_commit(lambda: _dispatch(event))
+    return event
+
+
+def _dispatch(event: Event) -> None:
+    for handler in handlers_for(event.type):
+        # A handler runs in its own transaction: one failing reaction must not undo the others.
+        try:
+            with transaction.atomic():
+                handler(event)
+        except Exception:
+            logger.exception("handler %s failed for event %s #%s", handler.__qualname__, event.type, event.pk)
+    for listener in list(_listeners):
+        try:
+            listener(event)
+        except Exception:
+            logger.exception("listener failed for event %s #%s", event.type, event.pk)

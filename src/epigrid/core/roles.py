@@ -1,0 +1,105 @@
+"""Every role and what it may do, declared once. Nothing else in the code base names a role.
+
+A role's *scope* is the subtree of the jurisdiction under the account's org unit; residents see only their
+own records. Permissions are plain strings checked with :func:`has_perm`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    DISTRICT_ADMIN = "district_admin", _("District administrator")
+    COMMANDER = "commander", _("Commander")
+    EPIDEMIOLOGIST = "epidemiologist", _("Epidemiologist")
+    SAMPLER = "sampler", _("Sampler")
+    LAB_TECHNICIAN = "lab_technician", _("Lab technician")
+    VACCINATOR = "vaccinator", _("Vaccinator")
+    QUARANTINE_MANAGER = "quarantine_manager", _("Quarantine manager")
+    GRID_LEADER = "grid_leader", _("Grid leader")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    COMMUNITY_OFFICER = "community_officer", _("Community officer")
+    SUPPLIES_OFFICER = "supplies_officer", _("Supplies officer")
+    WASTE_OFFICER = "waste_officer", _("Medical-waste officer")
+    PUBLICITY_EDITOR = "publicity_editor", _("Publicity editor")
+    VENUE_OPERATOR = "venue_operator", _("Venue operator")
+    RESIDENT = "resident", _("Resident")
+
+
+class Perm:
+    """Permission names. Modules add theirs here so that the full list stays in one place."""
+
+    PERSON_VIEW = "person.view"
+    PERSON_REVEAL = "person.reveal"  # see full ID number and phone (audited)
+    PERSON_EDIT = "person.edit"
+    ORGUNIT_VIEW = "orgunit.view"
+    AUDIT_VIEW = "audit.view"
+    POLICY_EDIT = "policy.edit"
+    RESPONSE_LEVEL_SET = "response_level.set"
+    USER_ADMIN = "user.admin"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    role: Role
+    perms: frozenset[str] = field(default_factory=frozenset)
+    staff: bool = True
+    # Where the account lands after login and the navigation it sees (URL names).
+    nav: tuple[str, ...] = ()
+
+
+_STAFF_NAV = ("core:home", "core:person_list", "core:orgunit_map")
+_READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
+_REVEAL = frozenset({Perm.PERSON_REVEAL})
+
+ROLE_SPECS: dict[str, RoleSpec] = {
+    spec.role.value: spec
+    for spec in (
+        RoleSpec(
+            Role.DISTRICT_ADMIN,
+            _READ_PEOPLE
+            | _REVEAL
+            | {Perm.PERSON_EDIT, Perm.AUDIT_VIEW, Perm.POLICY_EDIT, Perm.RESPONSE_LEVEL_SET, Perm.USER_ADMIN},
+            nav=(*_STAFF_NAV, "core:audit_list", "core:policy_list"),
+        ),
+        RoleSpec(
+            Role.COMMANDER,
+            _READ_PEOPLE | {Perm.RESPONSE_LEVEL_SET},
+            nav=(*_STAFF_NAV, "core:policy_list"),
+        ),
+        RoleSpec(Role.EPIDEMIOLOGIST, _READ_PEOPLE | _REVEAL | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.SAMPLER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
+        RoleSpec(Role.VACCINATOR, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.QUARANTINE_MANAGER, _READ_PEOPLE | _REVEAL, nav=_STAFF_NAV),
+        RoleSpec(Role.GRID_LEADER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.GRID_WORKER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.COMMUNITY_OFFICER, _READ_PEOPLE | _REVEAL | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
+        RoleSpec(Role.WASTE_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
+        RoleSpec(Role.PUBLICITY_EDITOR, frozenset(), nav=("core:home",)),
+        RoleSpec(Role.VENUE_OPERATOR, frozenset(), nav=("core:home",)),
+        RoleSpec(Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "core:my_record")),
+    )
+}
+
+
+def spec_for(role: str) -> RoleSpec:
+    return ROLE_SPECS[role]
+
+
+def has_perm(user: object, perm: str) -> bool:
+    """True when ``user`` is an active account whose role grants ``perm``."""
+    role = getattr(user, "role", None)
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False) or role is None:
+        return False
+    spec = ROLE_SPECS.get(role)
+    return spec is not None and perm in spec.perms
+
+
+def is_staff_role(role: str) -> bool:
+    return ROLE_SPECS[role].staff

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from epigrid.api import api
+from epigrid.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("", include("epigrid.core.urls")),
+]
