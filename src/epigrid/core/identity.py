@@ -107,3 +107,9 @@ def normalize_phone(value: str) -> str:
     if not _PHONE_RE.match(raw):
         raise IdentityError(_("A mobile number is 11 digits starting with 13 to 19."))
     return raw
+
+
+def compose_resident_id(address_code: str, birth_date: dt.date, sequence: int) -> str:
+    """Build a valid 18-character resident ID (synthetic data, tests). ``sequence`` odd = male."""
+    first17 = f"{address_code}{birth_date:%Y%m%d}{sequence % 1000:03d}"
+    return first17 + ric_check_char(first17)
