@@ -20,6 +20,12 @@ GRID_ROLES = {Role.GRID_WORKER, Role.GRID_LEADER}
 COMMUNITY_ROLES = {Role.COMMUNITY_OFFICER}
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2's deliberate slowness would dominate tests that create an account per role.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def jurisdiction(db) -> SimpleNamespace:
     """District 370699 with two streets, each with one community holding one grid (A and B)."""

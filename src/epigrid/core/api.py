@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from epigrid.core import selectors, services
@@ -18,8 +18,8 @@ def auth_token(request: HttpRequest, payload: TokenIn):
     try:
         token = services.api_token_issue(username=payload.username, password=payload.password)
     except services.Forbidden as err:
-        return 401, {"detail": err.message}
-    return 200, {"token": token}
+        return Status(401, {"detail": err.message})
+    return Status(200, {"token": token})
 
 
 @router.get("me", response=MeOut, tags=["auth"])
@@ -49,7 +49,7 @@ def person_detail(request: HttpRequest, person_id: int):
 def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn):
     """The full ID number and phone; needs the reveal permission and is audited."""
     person = selectors.person_get(actor=request.user, pk=person_id)
-    return services.person_reveal(actor=request.user, person=user.person, fields=payload.fields)
+    return services.person_reveal(actor=request.user, person=person, fields=payload.fields)
 
 
 @router.get("org-units", response=list[OrgUnitOut], tags=["jurisdiction"])
