@@ -44,7 +44,9 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     for err in exc.errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
         parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else err.get("msg", "invalid"))
-    return api.create_response(request, {"detail": "; ".join(parts) or "Invalid request.", "errors": exc.errors}, status=422)
+    return api.create_response(
+        request, {"detail": "; ".join(parts) or "Invalid request.", "errors": exc.errors}, status=422
+    )
 
 
 api.add_router("/", core_router)

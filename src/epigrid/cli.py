@@ -75,7 +75,7 @@ def _serve(host: str, port: int, workers: int = 2) -> int:
             }.items():
                 self.cfg.set(key, value)
 
-        def load(self):  # noqa: ANN202 - gunicorn's signature
+        def load(self):
             return application
 
     _App().run()
@@ -92,9 +92,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup_django()
+    import threading
+
     from django.core.management import call_command
 
-    call_command("db_worker")
+    from epigrid.core import periodic
+
+    stop = threading.Event()
+    scheduler = threading.Thread(target=periodic.run_scheduler, args=(stop,), daemon=True, name="scheduler")
+    if not args.batch:
+        scheduler.start()
+    else:
+        periodic.enqueue_due()
+    try:
+        call_command("db_worker", batch=args.batch, queue_name="*", reload=False)
+    finally:
+        stop.set()
     return 0
 
 
@@ -137,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run background tasks until interrupted")
+    worker.add_argument("--batch", action="store_true", help="enqueue due periodic jobs, run all, then exit")
     worker.set_defaults(func=cmd_worker)
 
     manage = sub.add_parser("manage", help="Django management commands", add_help=False)

@@ -35,16 +35,29 @@ def jurisdiction(db) -> SimpleNamespace:
     units = {"district": district}
     for key, street_no, lat in (("a", "001", 37.50), ("b", "002", 37.55)):
         street = services.orgunit_create(
-            actor=None, code=f"370699{street_no}", level=OrgLevel.STREET, name=f"{key.upper()}街道",
-            parent=district, boundary=square(lat, 121.20, 0.05),
+            actor=None,
+            code=f"370699{street_no}",
+            level=OrgLevel.STREET,
+            name=f"{key.upper()}街道",
+            parent=district,
+            boundary=square(lat, 121.20, 0.05),
         )
         community = services.orgunit_create(
-            actor=None, code=f"{street.code}001", level=OrgLevel.COMMUNITY, name=f"{key.upper()}社区",
-            parent=street, boundary=square(lat, 121.20, 0.05),
+            actor=None,
+            code=f"{street.code}001",
+            level=OrgLevel.COMMUNITY,
+            name=f"{key.upper()}社区",
+            parent=street,
+            boundary=square(lat, 121.20, 0.05),
         )
         grid = services.orgunit_create(
-            actor=None, code=f"{community.code}001", level=OrgLevel.GRID, name=f"{key.upper()}网格",
-            parent=community, boundary=square(lat, 121.20, 0.05), centroid=(lat + 0.025, 121.225),
+            actor=None,
+            code=f"{community.code}001",
+            level=OrgLevel.GRID,
+            name=f"{key.upper()}网格",
+            parent=community,
+            boundary=square(lat, 121.20, 0.05),
+            centroid=(lat + 0.025, 121.225),
         )
         units.update({f"street_{key}": street, f"community_{key}": community, f"grid_{key}": grid})
     return SimpleNamespace(**units)
@@ -141,8 +154,12 @@ def page(browser, live_server) -> Iterator[object]:
 def phone_page(browser, live_server) -> Iterator[object]:
     """A phone-sized page (390x844, touch) for the mobile pages."""
     context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-        locale="zh-CN", timezone_id="Asia/Shanghai",
+        base_url=live_server.url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
     )
     pg = context.new_page()
     pg.set_default_timeout(10_000)

@@ -45,7 +45,11 @@ def person_detail(request: HttpRequest, person_id: int):
     return selectors.person_get(actor=request.user, pk=person_id)
 
 
-@router.post("persons/{person_id}/reveal", response={200: dict[str, str], 403: ErrorOut, 404: ErrorOut}, tags=["people"])
+@router.post(
+    "persons/{person_id}/reveal",
+    response={200: dict[str, str], 403: ErrorOut, 404: ErrorOut},
+    tags=["people"],
+)
 def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn):
     """The full ID number and phone; needs the reveal permission and is audited."""
     person = selectors.person_get(actor=request.user, pk=person_id)

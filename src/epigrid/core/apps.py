@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from epigrid.core import scope
+        from epigrid.core import scope, tasks  # noqa: F401 - tasks registers the periodic jobs
         from epigrid.core.models import AuditEntry, Event, Household, OrgUnit, Person
 
         # Every scoped model of this app; other apps register theirs in their own ready().

@@ -40,7 +40,9 @@ def handlers_for(event_type: str) -> list[Handler]:
 
 
 def publish(event_type: str, *, payload: dict[str, Any], org_code: str = "") -> Event:
-    event = Event.objects.create(type=event_type, payload=payload, org_code=org_code, occurred_at=timezone.now())
+    event = Event.objects.create(
+        type=event_type, payload=payload, org_code=org_code, occurred_at=timezone.now()
+    )
     transaction.on_commit(lambda: _dispatch(event))
     return event
 

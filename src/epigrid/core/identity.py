@@ -56,7 +56,9 @@ def parse_resident_id(value: str) -> ResidentId:
     try:
         birth = dt.date(int(raw[6:10]), int(raw[10:12]), int(raw[12:14]))
     except ValueError:
-        raise IdentityError(_("The birth date in the ID number (%(d)s) is not a real date.") % {"d": raw[6:14]}) from None
+        raise IdentityError(
+            _("The birth date in the ID number (%(d)s) is not a real date.") % {"d": raw[6:14]}
+        ) from None
     if birth.year < 1880 or birth > dt.date.today():  # noqa: DTZ011 - a calendar date, not an instant
         raise IdentityError(_("The birth date in the ID number (%(d)s) is impossible.") % {"d": raw[6:14]})
     expected = ric_check_char(raw[:17])

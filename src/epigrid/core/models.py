@@ -32,7 +32,9 @@ class OrgUnit(models.Model):
     code = models.CharField(_("code"), max_length=15, unique=True)
     level = models.CharField(_("level"), max_length=12, choices=OrgLevel.choices)
     name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     boundary = models.JSONField(_("boundary (GeoJSON geometry)"), null=True, blank=True)
     centroid_lat = models.FloatField(null=True, blank=True)
     centroid_lng = models.FloatField(null=True, blank=True)
@@ -51,7 +53,9 @@ class OrgUnit(models.Model):
 
 
 class Household(models.Model):
-    grid = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="households")
+    grid = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="households"
+    )
     org_code = models.CharField(max_length=15, db_index=True)
     address = models.CharField(_("address"), max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -73,7 +77,9 @@ class Sex(models.TextChoices):
 class Person(models.Model):
     """The master record of one human being; every module points here."""
 
-    id_type = models.CharField(_("document type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT)
+    id_type = models.CharField(
+        _("document type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT
+    )
     id_number = EncryptedTextField(_("document number"))
     id_number_index = models.CharField(max_length=64, editable=False)
     id_number_masked = models.CharField(_("document number"), max_length=40, editable=False)
@@ -87,7 +93,9 @@ class Person(models.Model):
     household = models.ForeignKey(
         Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
-    grid = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="residents")
+    grid = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="residents"
+    )
     # The grid's code, or the district's for people who live elsewhere (visitors): scope is a prefix test.
     org_code = models.CharField(max_length=15, db_index=True)
     lat = models.FloatField(null=True, blank=True)
@@ -114,7 +122,9 @@ class User(AbstractUser):
     """A staff account (one role, one org unit) or a resident account linked to their Person."""
 
     role = models.CharField(_("role"), max_length=24, choices=Role.choices, default=Role.RESIDENT)
-    org_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+    org_unit = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
     person = models.OneToOneField(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="account"
     )
@@ -129,6 +139,9 @@ class User(AbstractUser):
     def org_code(self) -> str:
         return self.org_unit.code if self.org_unit_id else ""
 
+    def __str__(self) -> str:
+        return self.username
+
 
 class ApiToken(models.Model):
     """Bearer token for the JSON API; only its SHA-256 digest is stored."""
@@ -138,6 +151,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d}"
 
 
 class AuditEntry(models.Model):
@@ -162,12 +178,18 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"
+
 
 class AuditHead(models.Model):
     """One row, locked while appending so that concurrent writers extend the chain in turn."""
 
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"
 
 
 class Event(models.Model):
@@ -180,6 +202,9 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"
 
 
 class DiseaseProfile(models.Model):
@@ -214,6 +239,9 @@ class PolicyVersion(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.disease_id}/{self.version}"
+
 
 class ResponseLevel(models.TextChoices):
     NORMAL = "normal", _("Normal (peacetime)")
@@ -233,3 +261,16 @@ class ResponseLevelChange(models.Model):
 
     class Meta:
         ordering = ["-set_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.level} at {self.set_at:%Y-%m-%d %H:%M}"
+
+
+class PeriodicRun(models.Model):
+    """When each periodic job was last enqueued; the row lock keeps two workers from enqueueing it twice."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -79,7 +79,9 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         RoleSpec(Role.GRID_LEADER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.GRID_WORKER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.COMMUNITY_OFFICER, _READ_PEOPLE | _REVEAL | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
-        RoleSpec(Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
+        RoleSpec(
+            Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")
+        ),
         RoleSpec(Role.WASTE_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
         RoleSpec(Role.PUBLICITY_EDITOR, frozenset(), nav=("core:home",)),
         RoleSpec(Role.VENUE_OPERATOR, frozenset(), nav=("core:home",)),

@@ -61,5 +61,3 @@ def in_scope_code(actor: object, org_code: str) -> bool:
     role = getattr(actor, "role", "")
     code = getattr(actor, "org_code", "")
     return bool(role and is_staff_role(role) and code and org_code.startswith(code))
-
-

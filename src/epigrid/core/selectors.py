@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from django.db.models import Q, QuerySet
@@ -45,10 +46,8 @@ def _person_search_q(search: str) -> Q:
         except IdentityError:
             continue
         q |= Q(id_type=id_type, id_number_index=crypto.blind_index(f"{id_type}:{number}", purpose="document"))
-    try:
+    with contextlib.suppress(IdentityError):
         q |= Q(phone_index=crypto.blind_index(normalize_phone(search), purpose="phone"))
-    except IdentityError:
-        pass
     return q
 
 
@@ -121,7 +120,11 @@ def event_list(*, actor: User, types: list[str] | None = None, after_id: int = 0
 
 def policy_active(*, disease_code: str) -> PolicyVersion:
     """The policy in force for a disease. Every module reads its rule parameters through here."""
-    policy = PolicyVersion.objects.select_related("disease").filter(disease__code=disease_code, is_active=True).first()
+    policy = (
+        PolicyVersion.objects.select_related("disease")
+        .filter(disease__code=disease_code, is_active=True)
+        .first()
+    )
     if policy is None:
         raise LookupError(f"no active policy for {disease_code}")
     return policy
@@ -132,7 +135,9 @@ def policy_param(*, disease_code: str, name: str, default: object = None) -> obj
 
 
 def policy_list() -> QuerySet[PolicyVersion]:
-    return PolicyVersion.objects.select_related("disease").order_by("disease__code", "-is_active", "-created_at")
+    return PolicyVersion.objects.select_related("disease").order_by(
+        "disease__code", "-is_active", "-created_at"
+    )
 
 
 def disease_list() -> QuerySet[DiseaseProfile]:

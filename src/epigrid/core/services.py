@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 from epigrid.core import crypto, events, geo
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, DomainError, Forbidden
-from epigrid.core.identity import IdentityError, IdType, normalize_document, normalize_phone, parse_resident_id
+from epigrid.core.identity import (
+    IdentityError,
+    IdType,
+    normalize_document,
+    normalize_phone,
+    parse_resident_id,
+)
 from epigrid.core.masking import mask_document, mask_phone
 from epigrid.core.models import (
     LEVEL_CODE_LENGTH,
@@ -57,7 +63,9 @@ def orgunit_create(
 ) -> OrgUnit:
     """Add a unit to the tree. The code must extend the parent's code to the level's length."""
     if len(code) != LEVEL_CODE_LENGTH[OrgLevel(level)] or not code.isdigit():
-        raise DomainError(_("A %(level)s code has %(n)d digits.") % {"level": level, "n": LEVEL_CODE_LENGTH[level]})
+        raise DomainError(
+            _("A %(level)s code has %(n)d digits.") % {"level": level, "n": LEVEL_CODE_LENGTH[level]}
+        )
     if level == OrgLevel.DISTRICT:
         if parent is not None:
             raise DomainError(_("A district has no parent."))
@@ -209,7 +217,9 @@ def person_find_by_document(*, id_type: str, id_number: str) -> Person | None:
         number = normalize_document(id_type, id_number)
     except IdentityError as err:
         raise DomainError(str(err), field="id_number") from None
-    return Person.objects.filter(id_type=id_type, id_number_index=person_document_index(id_type, number)).first()
+    return Person.objects.filter(
+        id_type=id_type, id_number_index=person_document_index(id_type, number)
+    ).first()
 
 
 def person_find_or_register(*, actor: User | None, data: PersonInput) -> tuple[Person, bool]:
@@ -292,7 +302,9 @@ def person_reveal(*, actor: User, person: Person, fields: Iterable[str] = REVEAL
     return {f: getattr(person, f) for f in wanted}
 
 
-def person_update(*, actor: User, person: Person, phone: str | None = None, address: str | None = None) -> Person:
+def person_update(
+    *, actor: User, person: Person, phone: str | None = None, address: str | None = None
+) -> Person:
     _require(actor, Perm.PERSON_EDIT)
     changed = []
     if phone is not None:
@@ -308,7 +320,9 @@ def person_update(*, actor: User, person: Person, phone: str | None = None, addr
     if changed:
         with transaction.atomic():
             person.save(update_fields=[*changed, "updated_at"])
-            audit_record(actor=actor, action="person.update", obj=person, detail={"fields": sorted(set(changed))})
+            audit_record(
+                actor=actor, action="person.update", obj=person, detail={"fields": sorted(set(changed))}
+            )
     return person
 
 
@@ -339,7 +353,9 @@ def user_create(
         user = User(username=username, role=role, org_unit=org_unit, person=person, first_name=display_name)
         user.set_password(password)
         user.save()
-        audit_record(actor=actor, action="user.create", obj=user, org_code=user.org_code, detail={"role": role})
+        audit_record(
+            actor=actor, action="user.create", obj=user, org_code=user.org_code, detail={"role": role}
+        )
     return user
 
 
@@ -374,14 +390,22 @@ def totp_enable(*, actor: User, secret: str, code: str) -> None:
 
 
 def totp_verify(*, user: User, code: str) -> bool:
-    return bool(user.totp_enabled and user.totp_secret and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1))
+    return bool(
+        user.totp_enabled and user.totp_secret and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+    )
 
 
 # --- disease profiles, policies, response level ---------------------------------------------------
 
 
 def policy_version_create(
-    *, actor: User | None, disease: DiseaseProfile, version: str, title: str, params: dict, activate: bool = False
+    *,
+    actor: User | None,
+    disease: DiseaseProfile,
+    version: str,
+    title: str,
+    params: dict,
+    activate: bool = False,
 ) -> PolicyVersion:
     _require(actor, Perm.POLICY_EDIT)
     if PolicyVersion.objects.filter(disease=disease, version=version).exists():

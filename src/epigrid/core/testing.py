@@ -10,7 +10,6 @@ the suite.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.db.models import Model
 
@@ -23,12 +22,12 @@ SCOPE_CASES: dict[str, ScopeCaseMaker] = {}
 DETAIL_URLS: dict[str, list[str]] = {}
 
 
-def scope_case(label: str, *, detail_urls: list[str] | None = None) -> Callable[[ScopeCaseMaker], ScopeCaseMaker]:
+def scope_case(
+    label: str, *, detail_urls: list[str] | None = None
+) -> Callable[[ScopeCaseMaker], ScopeCaseMaker]:
     def register(make: ScopeCaseMaker) -> ScopeCaseMaker:
         SCOPE_CASES[label] = make
         DETAIL_URLS[label] = detail_urls or []
         return make
 
     return register
-
-

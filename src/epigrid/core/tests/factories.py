@@ -25,7 +25,9 @@ class PersonFactory(factory.Factory):
         model = PersonInput
 
     name = factory.Faker("name", locale="zh_CN")
-    id_number = factory.Sequence(lambda n: compose_resident_id("370602", dt.date(1980, 1, 1) + dt.timedelta(days=n), n))
+    id_number = factory.Sequence(
+        lambda n: compose_resident_id("370602", dt.date(1980, 1, 1) + dt.timedelta(days=n), n)
+    )
     phone = factory.Sequence(lambda n: f"138{n:08d}")
     address = factory.Faker("address", locale="zh_CN")
     grid_id = None

@@ -16,7 +16,9 @@ def test_healthz(db):
 
 def test_token_for_good_credentials_only(users):
     client = Client()
-    ok = client.post("/api/v1/auth/token", {"username": "sampler", "password": TEST_PASSWORD}, "application/json")
+    ok = client.post(
+        "/api/v1/auth/token", {"username": "sampler", "password": TEST_PASSWORD}, "application/json"
+    )
     assert ok.status_code == 200
     token = ok.json()["token"]
     assert len(token) >= 32
@@ -61,7 +63,10 @@ def test_session_callers_need_csrf_for_writes(users, person_a):
     client = Client(enforce_csrf_checks=True)
     client.force_login(users["district_admin"])
     assert client.get("/api/v1/me").status_code == 200
-    assert client.post(f"/api/v1/persons/{person_a.pk}/reveal", {}, "application/json").status_code in (401, 403)
+    assert client.post(f"/api/v1/persons/{person_a.pk}/reveal", {}, "application/json").status_code in (
+        401,
+        403,
+    )
 
 
 def test_openapi_describes_the_contract(db):

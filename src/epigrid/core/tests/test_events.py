@@ -22,21 +22,18 @@ def received():
 
 
 def test_handlers_run_after_commit_only(db, received, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            event = events.publish("test.happened", payload={"n": 1}, org_code="370699")
-            assert received == []  # not before commit
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = events.publish("test.happened", payload={"n": 1}, org_code="370699")
+        assert received == []  # not before commit
     assert [e.pk for e in received] == [event.pk]
     stored = Event.objects.get(pk=event.pk)
     assert (stored.type, stored.payload, stored.org_code) == ("test.happened", {"n": 1}, "370699")
 
 
 def test_rolled_back_writes_publish_nothing(db, received, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError):
-            with transaction.atomic():
-                events.publish("test.happened", payload={}, org_code="")
-                raise RuntimeError("the writer failed")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        events.publish("test.happened", payload={}, org_code="")
+        raise RuntimeError("the writer failed")
     assert received == []
     assert not Event.objects.filter(type="test.happened").exists()
 

@@ -11,7 +11,11 @@ from epigrid.core.models import AuditEntry, DiseaseProfile, Event, PolicyVersion
 
 def test_seeded_profiles_and_covid_ninth_edition(db):
     assert set(DiseaseProfile.objects.values_list("code", flat=True)) == {
-        "covid19", "measles", "mpox", "influenza", "cholera",
+        "covid19",
+        "measles",
+        "mpox",
+        "influenza",
+        "cholera",
     }
     covid = selectors.policy_active(disease_code="covid19")
     assert covid.version == "9"
@@ -25,21 +29,29 @@ def test_seeded_profiles_and_covid_ninth_edition(db):
 def test_a_new_version_replaces_the_active_one(users):
     covid = DiseaseProfile.objects.get(code="covid19")
     new = services.policy_version_create(
-        actor=users["district_admin"], disease=covid, version="10", title="第十版",
-        params={"close_contact_min_overlap_minutes": 0}, activate=True,
+        actor=users["district_admin"],
+        disease=covid,
+        version="10",
+        title="第十版",
+        params={"close_contact_min_overlap_minutes": 0},
+        activate=True,
     )
     assert selectors.policy_active(disease_code="covid19") == new
     assert PolicyVersion.objects.filter(disease=covid, is_active=True).count() == 1
     assert AuditEntry.objects.filter(action="policy.activate").exists()
     assert Event.objects.filter(type="policy.activated", payload__version="10").exists()
     with pytest.raises(Conflict):
-        services.policy_version_create(actor=users["district_admin"], disease=covid, version="10", title="x", params={})
+        services.policy_version_create(
+            actor=users["district_admin"], disease=covid, version="10", title="x", params={}
+        )
 
 
 def test_only_policy_editors_may_change_rules(users):
     covid = DiseaseProfile.objects.get(code="covid19")
     with pytest.raises(Forbidden):
-        services.policy_version_create(actor=users["grid_worker"], disease=covid, version="x", title="x", params={})
+        services.policy_version_create(
+            actor=users["grid_worker"], disease=covid, version="x", title="x", params={}
+        )
 
 
 def test_response_level(users):

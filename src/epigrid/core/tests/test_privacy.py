@@ -17,7 +17,7 @@ def _all_database_text() -> str:
     chunks = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - our own names
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             chunks.extend(repr(row) for row in cursor.fetchall())
     return "\n".join(chunks)
 
@@ -98,13 +98,19 @@ def test_reveal_needs_permission_and_writes_one_audit_entry(users, person_a):
     entries = AuditEntry.objects.filter(seq__gt=before)
     assert entries.count() == 1
     entry = entries.get()
-    assert (entry.action, entry.actor_username, entry.object_id) == ("person.reveal", "epidemiologist", str(person_a.pk))
+    assert (entry.action, entry.actor_username, entry.object_id) == (
+        "person.reveal",
+        "epidemiologist",
+        str(person_a.pk),
+    )
     assert entry.revealed_fields == ["id_number", "phone"]
 
 
 def test_reveal_through_the_api_is_scoped_and_audited(users, person_a, person_b, api_client):
     client = api_client(users["community_officer"])  # community A only
-    response = client.post(f"/api/v1/persons/{person_a.pk}/reveal", {"fields": ["id_number"]}, "application/json")
+    response = client.post(
+        f"/api/v1/persons/{person_a.pk}/reveal", {"fields": ["id_number"]}, "application/json"
+    )
     assert response.status_code == 200
     assert response.json() == {"id_number": person_a.id_number}
     assert client.post(f"/api/v1/persons/{person_b.pk}/reveal", {}, "application/json").status_code == 404

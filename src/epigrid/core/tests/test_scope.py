@@ -21,9 +21,13 @@ from epigrid.core.tests.factories import PersonFactory
 
 for app in apps.get_app_configs():
     # Each app keeps its cases in tests/scope_cases.py; importing it registers them.
-    if app.name.startswith("epigrid.") and importlib.util.find_spec(f"{app.name}.tests"):
-        if importlib.util.find_spec(f"{app.name}.tests.scope_cases"):
-            importlib.import_module(f"{app.name}.tests.scope_cases")
+    tests_package = f"{app.name}.tests"
+    if (
+        app.name.startswith("epigrid.")
+        and importlib.util.find_spec(tests_package)
+        and importlib.util.find_spec(f"{tests_package}.scope_cases")
+    ):
+        importlib.import_module(f"{tests_package}.scope_cases")
 
 LABELS = sorted(entry.model._meta.label_lower for entry in scope.registered())
 
@@ -89,7 +93,7 @@ DETAIL_CASES = [(label, url) for label in sorted(DETAIL_URLS) for url in DETAIL_
 @pytest.mark.parametrize(("pair", "url"), DETAIL_CASES, indirect=["pair"])
 @pytest.mark.parametrize("role", ["grid_worker", "resident"])
 def test_detail_out_of_scope_is_404_like_missing(pair, url, role, users, api_client, login_client):
-    model, inside, outside = pair
+    _model, inside, outside = pair
     client = api_client(users[role]) if url.startswith("/api/") else login_client(users[role])
     assert client.get(url.format(pk=inside.pk)).status_code == 200
     out = client.get(url.format(pk=outside.pk))
