@@ -1,7 +1,20 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from epigrid.core import views
 
 app_name = "core"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="core:login"), name="logout"),
+    path("security/", views.security, name="security"),
+    path("me/", views.my_record, name="my_record"),
+    path("people/", views.person_list, name="person_list"),
+    path("people/<int:pk>/", views.person_detail, name="person_detail"),
+    path("people/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
+    path("map/", views.orgunit_map, name="orgunit_map"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("policies/", views.policy_list, name="policy_list"),
+]
