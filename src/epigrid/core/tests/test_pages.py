@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from epigrid.core import services
 from epigrid.core.models import AuditEntry, ResponseLevelChange, User
@@ -26,6 +27,12 @@ DETAIL_LINK = re.compile(r'href="/people/\d+/"')
 def label(role: str, lang: str = "zh-hans") -> str:
     with translation.override(lang):
         return str(Role(role).label)
+
+
+def zh(message: str) -> str:
+    """What the page shows for ``message`` in the default language (zh-Hans), catalogue or not."""
+    with translation.override("zh-hans"):
+        return escape(translation.gettext(message))
 
 
 def roles_with(perm: str) -> list[str]:
@@ -83,11 +90,11 @@ def test_every_role_logs_in_and_sees_its_home(client, users, role):
 def test_wrong_password_gives_a_clear_error_and_no_session(client, users):
     response = login_via_form(client, "grid_worker", password="not-the-password")
     assert response.status_code == 400
-    assert "Wrong user name or password." in response.content.decode()
+    assert zh("Wrong user name or password.") in response.content.decode()
     unknown = login_via_form(client, "nobody-like-this", password="x")
     assert unknown.status_code == 400
     # the same message for an unknown user: nothing tells which part was wrong
-    assert "Wrong user name or password." in unknown.content.decode()
+    assert zh("Wrong user name or password.") in unknown.content.decode()
     assert client.get(reverse("core:home")).status_code == 302
 
 
@@ -243,7 +250,7 @@ def test_reveal_without_permission_is_403_and_not_audited(login_client, users, p
     response = worker.post(reverse("core:person_reveal", args=[person_a.pk]), {"fields": ["id_number"]})
     assert response.status_code == 403
     assert person_a.id_number not in response.content.decode()
-    assert "Your role may not do this." in response.content.decode()
+    assert zh("Your role may not do this.") in response.content.decode()
     # out of scope stays 404 even for the reveal
     assert worker.post(reverse("core:person_reveal", args=[person_b.pk])).status_code == 404
     resident = login_client(users["resident"])
@@ -345,7 +352,7 @@ def test_audit_list_for_admin_with_chain_status_and_search(login_client, users, 
         == AuditEntry.objects.filter(org_code__startswith="370699").count()
     )
     wrong = client.get(reverse("core:audit_list"), {"since": tomorrow, "until": today.isoformat()})
-    assert "The start date is after the end date." in wrong.content.decode()
+    assert zh("The start date is after the end date.") in wrong.content.decode()
 
 
 def test_audit_list_shows_a_broken_chain(login_client, users, person_a):
@@ -423,7 +430,7 @@ def test_totp_login_needs_a_correct_code(client, users):
 
     refused = client.post(reverse("core:login"), {"step": "code", "code": wrong_code(secret)})
     assert refused.status_code == 400
-    assert "The code is not correct." in refused.content.decode()
+    assert zh("The code is not correct.") in refused.content.decode()
     assert client.get(reverse("core:home")).status_code == 302
 
     accepted = client.post(reverse("core:login"), {"step": "code", "code": pyotp.TOTP(secret).now()})
