@@ -26,6 +26,16 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_signing_keys() -> Iterator[None]:
+    # The process-wide key cache must not carry a key from a test whose database was rolled back.
+    from epigrid.core import signing
+
+    signing.keys.clear()
+    yield
+    signing.keys.clear()
+
+
 @pytest.fixture
 def jurisdiction(db) -> SimpleNamespace:
     """District 370699 with two streets, each with one community holding one grid (A and B)."""

@@ -274,3 +274,31 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class KeyStatus(models.TextChoices):
+    ACTIVE = "active", _("Signs and verifies")
+    VERIFY_ONLY = "verify", _("Verifies codes signed earlier")
+    RETIRED = "retired", _("Retired: its codes are refused")
+
+
+class SigningKey(models.Model):
+    """An ES256 key pair for signed codes (venue codes, personal codes). One key is active at a time; a
+    rotated-out key keeps verifying what it signed until it is retired."""
+
+    kid = models.CharField(max_length=32, unique=True)
+    private_key = EncryptedTextField()
+    public_key = models.TextField()
+    status = models.CharField(max_length=8, choices=KeyStatus.choices, default=KeyStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="active"), name="signing_key_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.status})"

@@ -41,6 +41,7 @@ class Perm:
     POLICY_EDIT = "policy.edit"
     RESPONSE_LEVEL_SET = "response_level.set"
     USER_ADMIN = "user.admin"
+    SIGNING_KEYS_MANAGE = "signing_keys.manage"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             Role.DISTRICT_ADMIN,
             _READ_PEOPLE
             | _REVEAL
-            | {Perm.PERSON_EDIT, Perm.AUDIT_VIEW, Perm.POLICY_EDIT, Perm.RESPONSE_LEVEL_SET, Perm.USER_ADMIN},
+            | {
+                Perm.PERSON_EDIT,
+                Perm.AUDIT_VIEW,
+                Perm.POLICY_EDIT,
+                Perm.RESPONSE_LEVEL_SET,
+                Perm.USER_ADMIN,
+                Perm.SIGNING_KEYS_MANAGE,
+            },
             nav=(*_STAFF_NAV, "core:audit_list", "core:policy_list"),
         ),
         RoleSpec(

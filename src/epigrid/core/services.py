@@ -34,8 +34,10 @@ from epigrid.core.models import (
     OrgUnit,
     Person,
     PolicyVersion,
+    KeyStatus,
     ResponseLevel,
     ResponseLevelChange,
+    SigningKey,
     User,
 )
 from epigrid.core.roles import Perm, Role, has_perm, is_staff_role
@@ -450,3 +452,44 @@ def response_level_set(*, actor: User | None, level: str, reason: str = "") -> R
             "response_level.changed", payload={"level": level, "reason": reason}, org_code=_district_code()
         )
     return change
+
+
+# --- signing keys ---------------------------------------------------------------------------------
+
+
+def signing_key_rotate(*, actor: User | None) -> SigningKey:
+    """Make a new key the signing key; the previous one keeps verifying the codes it signed."""
+    from epigrid.core import signing
+
+    _require(actor, Perm.SIGNING_KEYS_MANAGE)
+    private_pem, public_pem = signing.generate_key_pair()
+    with transaction.atomic():
+        SigningKey.objects.select_for_update().filter(status=KeyStatus.ACTIVE).update(
+            status=KeyStatus.VERIFY_ONLY
+        )
+        key = SigningKey.objects.create(
+            kid=f"k{timezone.now():%Y%m%d}{secrets.token_hex(3)}",
+            private_key=private_pem,
+            public_key=public_pem,
+            status=KeyStatus.ACTIVE,
+        )
+        audit_record(actor=actor, action="signing_key.rotate", obj=key, org_code=_district_code())
+    transaction.on_commit(signing.keys.clear)
+    signing.keys.clear()
+    return key
+
+
+def signing_key_retire(*, actor: User | None, key: SigningKey) -> SigningKey:
+    """Refuse every code signed with ``key`` from now on (a leaked key, or the end of its grace period)."""
+    from epigrid.core import signing
+
+    _require(actor, Perm.SIGNING_KEYS_MANAGE)
+    if key.status == KeyStatus.ACTIVE:
+        raise DomainError(_("Rotate to a new key before retiring the active one."))
+    with transaction.atomic():
+        key.status, key.retired_at = KeyStatus.RETIRED, timezone.now()
+        key.save(update_fields=["status", "retired_at"])
+        audit_record(actor=actor, action="signing_key.retire", obj=key, org_code=_district_code())
+    transaction.on_commit(signing.keys.clear)
+    signing.keys.clear()
+    return key
