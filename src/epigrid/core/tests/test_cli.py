@@ -23,7 +23,12 @@ def _free_port() -> int:
 
 def _epigrid(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "epigrid.cli", *args], env=env, capture_output=True, text=True, check=False, **kwargs
+        [sys.executable, "-m", "epigrid.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        **kwargs,
     )
 
 
@@ -81,6 +86,8 @@ def test_bench_list_names_benchmarks(cli_env):
 
 
 def test_production_mode_refuses_to_serve_with_demo_secrets(cli_env):
-    result = _epigrid("serve", "--port", str(_free_port()), env={**cli_env, "EPIGRID_MODE": "production"}, timeout=60)
+    result = _epigrid(
+        "serve", "--port", str(_free_port()), env={**cli_env, "EPIGRID_MODE": "production"}, timeout=60
+    )
     assert result.returncode != 0
     assert "Refusing to start in production mode" in result.stderr
