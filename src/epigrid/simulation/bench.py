@@ -147,7 +147,7 @@ def _prebuilt(data: PersonInput, grid_id: int, grid_code: str) -> Person:
     """The row person_bulk_register would write, every derived value computed in advance.
 
     The two encrypted fields still hold plaintext: EncryptedTextField encrypts while saving, and smuggling
-    ready ciphertext past it (as a ``Value`` expression) measured ~20 % slower than letting AES-GCM run,
+    ready ciphertext past it (as a ``Value`` expression) measured 10-20 % slower than letting AES-GCM run,
     so the plain objects are the faster, stricter baseline.
     """
     parsed = parse_resident_id(data.id_number)
