@@ -12,7 +12,7 @@ duplicates anything. Other modules add their demo data by registering a step::
         for grid in ctx.grids(): ...
 
 A step receives the :class:`DemoContext`: the plan, the created org units by code, the household pks in
-plan order, the demo accounts by username, and seeded random streams.
+plan order, the person pks in plan order, the demo accounts by username, and seeded random streams.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class DemoContext:
     units: dict[str, OrgUnit] = field(default_factory=dict)  # code -> unit
     household_ids: list[int] = field(default_factory=list)  # pk of plan.households[i]
     users: dict[str, User] = field(default_factory=dict)  # username -> account
+    _person_ids: list[int] | None = field(default=None, repr=False)
 
     @property
     def seed(self) -> int:
@@ -58,10 +59,18 @@ class DemoContext:
     def bar(self, total: int, desc: str, unit: str = "it") -> tqdm:
         return tqdm(total=total, desc=desc, unit=unit, disable=not self.progress)
 
-    def person_ids_by_document(self) -> dict[str, int]:
-        """Resident ID number -> Person pk for everybody in the district (decrypts; call once)."""
-        rows = Person.objects.filter(org_code__startswith=DISTRICT_CODE).values_list("pk", "id_number")
-        return {number: pk for pk, number in rows.iterator(chunk_size=5000)}
+    def person_ids(self) -> list[int]:
+        """Person pk of every planned resident in plan order (``plan.persons()``); after the residents step."""
+        if self._person_ids is None:
+            rows = Person.objects.filter(org_code__startswith=DISTRICT_CODE).values_list(
+                "id_number_index", "pk"
+            )
+            by_index = dict(rows.iterator(chunk_size=5000))
+            self._person_ids = [
+                by_index[services.person_document_index(IdType.RESIDENT, person.id_number)]
+                for person in self.plan.persons()
+            ]
+        return self._person_ids
 
 
 Step = Callable[[DemoContext], None]

@@ -79,3 +79,16 @@ def test_unknown_benchmark_exits_2_and_names_the_known_ones(capsys):
 def test_every_benchmark_has_a_one_line_description():
     for name, func in bench.BENCHMARKS.items():
         assert (func.__doc__ or "").strip(), name
+
+
+def test_the_command_line_follows_the_contract(db, capsys):
+    from epigrid import cli
+
+    assert cli.main(["bench", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "person_register" in listed and "id_validate" in listed
+    assert cli.main(["bench", "person_register", "--scale", "30"]) == 0
+    rows = _lines(capsys.readouterr().out)
+    assert {r["metric"] for r in rows} == {"persons_per_s", "elapsed"} and all(r["n"] == 30 for r in rows)
+    assert cli.main(["bench", "nope"]) == 2
+    assert not Person.objects.exists()

@@ -142,6 +142,7 @@ def test_later_modules_can_add_a_step(db, fast_passwords):
         seen["households"] = len(ctx.household_ids)
         seen["users"] = sorted(ctx.users)
         seen["draw"] = ctx.rng("test_probe").random()
+        seen["person_ids"] = ctx.person_ids()
 
     try:
         district.ensure_demo_district(scale="test", seed=SEED, progress=False)
@@ -152,6 +153,8 @@ def test_later_modules_can_add_a_step(db, fast_passwords):
     assert seen["households"] == Household.objects.count() == len(plan.households)
     assert seen["users"] == sorted(district.DEMO_USERNAMES)
     assert seen["draw"] == district.DemoContext(plan=plan).rng("test_probe").random()
+    persons = Person.objects.in_bulk(seen["person_ids"])
+    assert [persons[pk].id_number for pk in seen["person_ids"]] == [p.id_number for p in plan.persons()]
 
 
 def test_a_failing_step_leaves_nothing_behind(db, fast_passwords):
