@@ -11,7 +11,9 @@ duplicates anything. Other modules add their demo data by registering a step::
         rng = ctx.rng("venues")  # its own seeded stream: adding a step never changes the others' data
         for grid in ctx.grids(): ...
 
-A step receives the :class:`DemoContext`: the plan, the created org units by code, the household pks in
+Register from your app's ``AppConfig.ready()`` (import your demo module there), so the step exists before
+``epigrid demo`` runs; steps run in registration order, i.e. in ``INSTALLED_APPS`` order after the core
+steps here. A step receives the :class:`DemoContext`: the plan, the created org units by code, the household pks in
 plan order, the person pks in plan order, the demo accounts by username, and seeded random streams.
 """
 
