@@ -6,9 +6,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
+from epigrid.checkins.api import router as checkins_router
 from epigrid.core.api import router as core_router
 from epigrid.core.apiauth import BearerOrSession
 from epigrid.core.errors import DomainError
+from epigrid.places.api import router as places_router
 
 api = NinjaAPI(
     title="EpiGrid API",
@@ -24,6 +26,8 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     body = {"detail": exc.message}
     if exc.field:
         body["field"] = exc.field
+    if getattr(exc, "reason", None):
+        body["reason"] = exc.reason  # signed codes: garbled, forged, revoked, expired_key...
     return api.create_response(request, body, status=exc.status)
 
 
@@ -50,3 +54,5 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 api.add_router("/", core_router)
+api.add_router("/", places_router)
+api.add_router("/", checkins_router)

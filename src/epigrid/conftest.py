@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from epigrid.core import services
 from epigrid.core.models import OrgLevel, User
@@ -21,19 +22,30 @@ COMMUNITY_ROLES = {Role.COMMUNITY_OFFICER}
 
 
 @pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    # Service-level assertions read English messages; requests still get the site's default (zh-Hans)
+    # from LocaleMiddleware, which page tests check through the catalogue.
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness would dominate tests that create an account per role.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_signing_keys() -> Iterator[None]:
-    # The process-wide key cache must not carry a key from a test whose database was rolled back.
+def _fresh_process_caches() -> Iterator[None]:
+    # Process-wide caches (signing keys, active policies) must not carry rows of a rolled-back test.
     from epigrid.core import signing
+    from epigrid.core.selectors import policy_cache_clear
 
     signing.keys.clear()
+    policy_cache_clear()
     yield
     signing.keys.clear()
+    policy_cache_clear()
 
 
 @pytest.fixture

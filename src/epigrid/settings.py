@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "epigrid.core",
+    "epigrid.places",
+    "epigrid.checkins",
     "epigrid.simulation",
 ]
 
@@ -148,6 +150,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Base URL printed in venue QR codes (https://<host>); empty: taken from the request that asks for the code.
+PUBLIC_URL = os.environ.get("EPIGRID_PUBLIC_URL", "").rstrip("/")
 
 # Map tiles: empty means boundaries are drawn on a plain background (no network needed).
 MAP_TILE_URL = os.environ.get("EPIGRID_MAP_TILE_URL", "")

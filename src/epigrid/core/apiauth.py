@@ -12,7 +12,7 @@ from epigrid.core.models import ApiToken, User
 
 def user_for_token(token: str) -> User | None:
     row = (
-        ApiToken.objects.select_related("user", "user__org_unit")
+        ApiToken.objects.select_related("user", "user__org_unit", "user__person")
         .filter(digest=crypto.token_digest(token), expires_at__gt=timezone.now())
         .first()
     )

@@ -48,6 +48,13 @@ def _current_index() -> _Index:
         return _index
 
 
+def invalidate() -> None:
+    """Forget the index (after grids change in a way the version key cannot see, e.g. a rollback)."""
+    global _index
+    with _lock:
+        _index = None
+
+
 def locate_grid_id(lat: float, lng: float) -> int | None:
     """The pk of the grid containing (lat, lng), or None outside every grid. GeoJSON is (lng, lat)."""
     index = _current_index()

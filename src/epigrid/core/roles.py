@@ -27,6 +27,7 @@ class Role(models.TextChoices):
     WASTE_OFFICER = "waste_officer", _("Medical-waste officer")
     PUBLICITY_EDITOR = "publicity_editor", _("Publicity editor")
     VENUE_OPERATOR = "venue_operator", _("Venue operator")
+    VENUE_KIOSK = "venue_kiosk", _("Venue scanner")
     RESIDENT = "resident", _("Resident")
 
 
@@ -42,6 +43,11 @@ class Perm:
     RESPONSE_LEVEL_SET = "response_level.set"
     USER_ADMIN = "user.admin"
     SIGNING_KEYS_MANAGE = "signing_keys.manage"
+    VENUE_VIEW = "venue.view"  # every venue in scope (others see only venues they operate)
+    VENUE_APPLY = "venue.apply"
+    VENUE_APPROVE = "venue.approve"  # approve, reject, suspend, re-issue codes, mark key places
+    CHECKIN_VIEW = "checkin.view"
+    CHECKIN_RECORD = "checkin.record"  # check people in on their behalf (door staff, kiosks)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class RoleSpec:
 _STAFF_NAV = ("core:home", "core:person_list", "core:orgunit_map")
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
+_VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
+_LOCAL = _READ_PEOPLE | _VENUES | {Perm.PERSON_EDIT, Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}
 
 ROLE_SPECS: dict[str, RoleSpec] = {
     spec.role.value: spec
@@ -64,6 +72,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             Role.DISTRICT_ADMIN,
             _READ_PEOPLE
             | _REVEAL
+            | _VENUES
             | {
                 Perm.PERSON_EDIT,
                 Perm.AUDIT_VIEW,
@@ -71,28 +80,33 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.RESPONSE_LEVEL_SET,
                 Perm.USER_ADMIN,
                 Perm.SIGNING_KEYS_MANAGE,
+                Perm.VENUE_APPLY,
+                Perm.VENUE_APPROVE,
             },
             nav=(*_STAFF_NAV, "core:audit_list", "core:policy_list"),
         ),
         RoleSpec(
             Role.COMMANDER,
-            _READ_PEOPLE | {Perm.RESPONSE_LEVEL_SET},
+            _READ_PEOPLE | _VENUES | {Perm.RESPONSE_LEVEL_SET},
             nav=(*_STAFF_NAV, "core:policy_list"),
         ),
-        RoleSpec(Role.EPIDEMIOLOGIST, _READ_PEOPLE | _REVEAL | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.EPIDEMIOLOGIST, _READ_PEOPLE | _REVEAL | _VENUES | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.SAMPLER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
         RoleSpec(Role.VACCINATOR, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.QUARANTINE_MANAGER, _READ_PEOPLE | _REVEAL, nav=_STAFF_NAV),
-        RoleSpec(Role.GRID_LEADER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
-        RoleSpec(Role.GRID_WORKER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
-        RoleSpec(Role.COMMUNITY_OFFICER, _READ_PEOPLE | _REVEAL | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=_STAFF_NAV),
+        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=_STAFF_NAV),
+        RoleSpec(Role.COMMUNITY_OFFICER, _LOCAL | _REVEAL | {Perm.VENUE_APPROVE}, nav=_STAFF_NAV),
         RoleSpec(
             Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")
         ),
         RoleSpec(Role.WASTE_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
         RoleSpec(Role.PUBLICITY_EDITOR, frozenset(), nav=("core:home",)),
-        RoleSpec(Role.VENUE_OPERATOR, frozenset(), nav=("core:home",)),
+        # Operators see and manage only the venues they run (places.selectors), wherever their org unit is.
+        RoleSpec(Role.VENUE_OPERATOR, frozenset({Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}), nav=("core:home",)),
+        # A door scanner's account: checks people in at its one venue (checkins.services), nothing else.
+        RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}), nav=("core:home",)),
         RoleSpec(Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "core:my_record")),
     )
 }

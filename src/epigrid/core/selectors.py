@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -25,6 +26,11 @@ from epigrid.core.models import (
 )
 from epigrid.core.roles import Perm, has_perm
 from epigrid.core.scope import scoped
+
+
+def district_code() -> str:
+    """The code of the district this installation serves ("" before the tree is loaded)."""
+    return OrgUnit.objects.filter(level=OrgLevel.DISTRICT).values_list("code", flat=True).first() or ""
 
 
 def person_list(*, actor: User, search: str = "", grid_code: str = "") -> QuerySet[Person]:
@@ -118,8 +124,21 @@ def event_list(*, actor: User, types: list[str] | None = None, after_id: int = 0
     return qs.order_by("pk")
 
 
+# Active policies are read on hot paths (every check-in); a process keeps them for a few seconds, and an
+# activation in this process clears the cache at once (see services.policy_activate).
+_POLICY_CACHE_SECONDS = 5.0
+_policy_cache: dict[str, tuple[float, PolicyVersion]] = {}
+
+
+def policy_cache_clear() -> None:
+    _policy_cache.clear()
+
+
 def policy_active(*, disease_code: str) -> PolicyVersion:
     """The policy in force for a disease. Every module reads its rule parameters through here."""
+    cached = _policy_cache.get(disease_code)
+    if cached is not None and time.monotonic() - cached[0] < _POLICY_CACHE_SECONDS:
+        return cached[1]
     policy = (
         PolicyVersion.objects.select_related("disease")
         .filter(disease__code=disease_code, is_active=True)
@@ -127,11 +146,20 @@ def policy_active(*, disease_code: str) -> PolicyVersion:
     )
     if policy is None:
         raise LookupError(f"no active policy for {disease_code}")
+    _policy_cache[disease_code] = (time.monotonic(), policy)
     return policy
 
 
 def policy_param(*, disease_code: str, name: str, default: object = None) -> object:
     return policy_active(disease_code=disease_code).params.get(name, default)
+
+
+GENERAL = "general"  # the profile holding platform-wide rules that do not depend on a disease
+
+
+def general_rule(name: str, default: object = None) -> object:
+    """A platform-wide rule (retention days, venue stay lengths, door rules...) from the active version."""
+    return policy_param(disease_code=GENERAL, name=name, default=default)
 
 
 def policy_list() -> QuerySet[PolicyVersion]:

@@ -41,6 +41,7 @@ from epigrid.core.models import (
     User,
 )
 from epigrid.core.roles import Perm, Role, has_perm, is_staff_role
+from epigrid.core.selectors import district_code, policy_cache_clear
 
 API_TOKEN_LIFETIME = dt.timedelta(days=30)
 
@@ -94,12 +95,8 @@ def household_create(*, actor: User | None, address: str, grid: OrgUnit | None) 
     return household
 
 
-def _district_code() -> str:
-    return OrgUnit.objects.filter(level=OrgLevel.DISTRICT).values_list("code", flat=True).first() or ""
-
-
 def _org_code_for(grid: OrgUnit | None) -> str:
-    return grid.code if grid is not None else _district_code()
+    return grid.code if grid is not None else district_code()
 
 
 # --- people ---------------------------------------------------------------------------------------
@@ -249,7 +246,7 @@ def person_bulk_register(
     Grids come from ``grid_id`` or, failing that, from the coordinates in one STRtree query per batch.
     """
     result = BulkResult()
-    district = _district_code()
+    district = district_code()
     grid_codes = dict(OrgUnit.objects.filter(level=OrgLevel.GRID).values_list("pk", "code"))
     batch: list[tuple[int, PersonInput, ValidPerson]] = []
 
@@ -260,11 +257,19 @@ def person_bulk_register(
         located = geo.locate_many([(inputs[i].lat, inputs[i].lng) for i in need_geo])
         for i, grid_id in zip(need_geo, located, strict=True):
             grid_ids[i] = grid_id
-        existing = set(
-            Person.objects.filter(
-                id_number_index__in=[person_document_index(v.id_type, v.id_number) for _r, _d, v in batch]
-            ).values_list("id_number_index", flat=True)
-        )
+        # One look-up per document type so that each uses the (id_type, id_number_index) unique index.
+        by_type: dict[str, list[str]] = {}
+        for _r, _d, valid in batch:
+            by_type.setdefault(valid.id_type, []).append(
+                person_document_index(valid.id_type, valid.id_number)
+            )
+        existing = {
+            index
+            for id_type, indexes in by_type.items()
+            for index in Person.objects.filter(id_type=id_type, id_number_index__in=indexes).values_list(
+                "id_number_index", flat=True
+            )
+        }
         fresh: list[Person] = []
         for (row_no, data, valid), grid_id in zip(batch, grid_ids, strict=True):
             person = _build_person(valid, data, grid_id, grid_codes.get(grid_id, district))
@@ -368,10 +373,16 @@ def api_token_issue(*, username: str, password: str) -> str:
         raise Forbidden(_("Wrong user name or password."))
     if user.totp_enabled:
         raise Forbidden(_("This account uses two-step login; create API tokens from the web page."))
+    return api_token_for(user=user)
+
+
+def api_token_for(*, user: User, days: int | None = None) -> str:
+    """A new bearer token for ``user`` (after the caller has established who they are)."""
     token = secrets.token_urlsafe(32)
+    lifetime = dt.timedelta(days=days) if days else API_TOKEN_LIFETIME
     with transaction.atomic():
         ApiToken.objects.create(
-            user=user, digest=crypto.token_digest(token), expires_at=timezone.now() + API_TOKEN_LIFETIME
+            user=user, digest=crypto.token_digest(token), expires_at=timezone.now() + lifetime
         )
         audit_record(actor=user, action="api_token.issue", obj=user)
     return token
@@ -430,11 +441,12 @@ def policy_activate(*, actor: User | None, policy: PolicyVersion) -> PolicyVersi
         )
         policy.is_active = True
         policy.save(update_fields=["is_active"])
+        transaction.on_commit(policy_cache_clear)
         audit_record(actor=actor, action="policy.activate", obj=policy, detail={"version": policy.version})
         events.publish(
             "policy.activated",
             payload={"disease": policy.disease.code, "version": policy.version},
-            org_code=_district_code(),
+            org_code=district_code(),
         )
     return policy
 
@@ -449,7 +461,7 @@ def response_level_set(*, actor: User | None, level: str, reason: str = "") -> R
         )
         audit_record(actor=actor, action="response_level.set", obj=change, detail={"level": level})
         events.publish(
-            "response_level.changed", payload={"level": level, "reason": reason}, org_code=_district_code()
+            "response_level.changed", payload={"level": level, "reason": reason}, org_code=district_code()
         )
     return change
 
@@ -473,7 +485,7 @@ def signing_key_rotate(*, actor: User | None) -> SigningKey:
             public_key=public_pem,
             status=KeyStatus.ACTIVE,
         )
-        audit_record(actor=actor, action="signing_key.rotate", obj=key, org_code=_district_code())
+        audit_record(actor=actor, action="signing_key.rotate", obj=key, org_code=district_code())
     transaction.on_commit(signing.keys.clear)
     signing.keys.clear()
     return key
@@ -489,7 +501,7 @@ def signing_key_retire(*, actor: User | None, key: SigningKey) -> SigningKey:
     with transaction.atomic():
         key.status, key.retired_at = KeyStatus.RETIRED, timezone.now()
         key.save(update_fields=["status", "retired_at"])
-        audit_record(actor=actor, action="signing_key.retire", obj=key, org_code=_district_code())
+        audit_record(actor=actor, action="signing_key.retire", obj=key, org_code=district_code())
     transaction.on_commit(signing.keys.clear)
     signing.keys.clear()
     return key

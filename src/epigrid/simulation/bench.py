@@ -63,9 +63,8 @@ def _rolled_back():
 
 
 def _forget_grid_index() -> None:
-    # core.geo caches its STRtree keyed on (grid count, last grid pk). A rolled-back transaction can hand
-    # the same pks out again for different grids, so the cache must not outlive the rollback.
-    geo._index = None
+    # The rolled-back bench grids may share pks with grids created later; make geo rebuild its index.
+    geo.invalidate()
 
 
 # --- person_register ----------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def test_person_list_renders_for_roles_that_may_view_people(login_client, users,
 def test_person_list_is_403_for_the_others(login_client, users, role):
     response = login_client(users[role]).get(reverse("core:person_list"))
     assert response.status_code == 403
-    expected = (
+    expected = zh(
         "Your role may not open this page."
         if is_staff_role(role)
         else "This page is for staff accounts only."

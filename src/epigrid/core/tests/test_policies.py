@@ -11,6 +11,7 @@ from epigrid.core.models import AuditEntry, DiseaseProfile, Event, PolicyVersion
 
 def test_seeded_profiles_and_covid_ninth_edition(db):
     assert set(DiseaseProfile.objects.values_list("code", flat=True)) == {
+        "general",
         "covid19",
         "measles",
         "mpox",
