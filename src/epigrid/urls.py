@@ -9,5 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
+    path("", include("epigrid.checkins.scan_urls")),
     path("", include("epigrid.core.urls")),
 ]
