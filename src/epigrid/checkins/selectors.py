@@ -117,3 +117,17 @@ def visit_by_invite(*, token: str) -> VisitorRegistration:
     if visit is None:
         raise Http404
     return visit
+
+
+def people_by_ids(ids: list[int]) -> list:
+    """The people remembered on one phone (its signed cookie is the credential), in the cookie's order."""
+    from epigrid.core.models import Person
+
+    found = {p.pk: p for p in Person.objects.filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+def checkins_by_ids(ids: list[int]) -> list[CheckIn]:
+    """Check-ins named by a signed result link, in its order."""
+    found = {c.pk: c for c in CheckIn.objects.select_related("venue", "person").filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]

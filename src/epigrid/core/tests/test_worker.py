@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -21,7 +23,8 @@ def test_due_jobs_are_enqueued_once_per_interval(db):
     assert DBTaskResult.objects.filter(task_path__endswith="audit_chain_check").count() == 2
 
 
-def test_worker_runs_the_chain_check_and_alarms_on_tampering(db):
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection when it finishes
+def test_worker_runs_the_chain_check_and_alarms_on_tampering():
     audit_record(actor=None, action="first")
     AuditEntry.objects.filter(action="first").update(action="edited")  # tampering
     periodic.enqueue_due()
