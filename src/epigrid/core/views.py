@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 import pyotp
 import segno
@@ -19,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -38,10 +36,17 @@ from epigrid.core import selectors, services
 from epigrid.core.audit import audit_verify_chain
 from epigrid.core.errors import DomainError, Forbidden
 from epigrid.core.forms import AuditSearchForm, LoginForm, PersonSearchForm, ResponseLevelForm, TotpCodeForm
+from epigrid.core.htmx import (
+    is_htmx,
+    paginate,
+    query_without_page,
+    render_page,
+    require_perm,
+    staff_page,
+)
 from epigrid.core.models import OrgLevel, Person, ResponseLevel, User
 from epigrid.core.roles import Perm, has_perm, is_staff_role
 
-PAGE_SIZE = 50
 # Two-step login: how long the second step waits for the code, and how many codes it accepts before the
 # password has to be entered again.
 TOTP_PENDING_SECONDS = 300
@@ -60,44 +65,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-# --- helpers --------------------------------------------------------------------------------------
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    # A history restore after a cache miss wants the whole page, not the fragment.
-    headers = request.headers
-    return headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str = "", status: int = 200
-) -> HttpResponse:
-    """Render the page, or only ``partial`` of it when HTMX asks; caches keep the two apart."""
-    name = f"{template}#{partial}" if partial and _is_htmx(request) else template
-    response = render(request, name, context, status=status)
-    if partial:
-        patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
-def _require_perm(user: User, perm: str) -> None:
-    if not has_perm(user, perm):
-        raise PermissionDenied(_("Your role may not open this page."))
-
-
-def _require_staff(user: User) -> None:
-    if not is_staff_role(user.role):
-        raise PermissionDenied(_("This page is for staff accounts only."))
-
-
-def _paginate(request: HttpRequest, items: Any) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
+# --- helpers ---------------------------------------------------------------------------------------
 
 
 def _safe_next(request: HttpRequest, candidate: str) -> str:
@@ -106,24 +74,6 @@ def _safe_next(request: HttpRequest, candidate: str) -> str:
     ):
         return candidate
     return reverse("core:home")
-
-
-def staff_page(perm: str | None = None) -> Callable:
-    """``login_required`` plus: staff only, and ``perm`` when given. Others get the 403 page."""
-
-    def decorate(view: Callable) -> Callable:
-        @login_required
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            _require_staff(request.user)
-            if perm is not None:
-                _require_perm(request.user, perm)
-            return view(request, *args, **kwargs)
-
-        wrapped.__name__ = view.__name__
-        wrapped.__doc__ = view.__doc__
-        return wrapped
-
-    return decorate
 
 
 # --- login, logout, two-step login ----------------------------------------------------------------
@@ -299,9 +249,9 @@ def my_record(request: HttpRequest) -> HttpResponse:
 def person_list(request: HttpRequest) -> HttpResponse:
     form = PersonSearchForm(request.GET or None)
     q = form.cleaned_data["q"] if form.is_valid() else ""
-    page = _paginate(request, selectors.person_list(actor=request.user, search=q))
-    context = {"form": form, "q": q, "page": page, "query": _query_without_page(request)}
-    return _render(request, "core/person_list.html", context, partial="results")
+    page = paginate(request, selectors.person_list(actor=request.user, search=q))
+    context = {"form": form, "q": q, "page": page, "query": query_without_page(request)}
+    return render_page(request, "core/person_list.html", context, partial="results")
 
 
 def _household_members(user: User, person: Person) -> list[Person]:
@@ -316,7 +266,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff need the view permission; a resident reaches only their own record (others are 404)."""
     user: User = request.user
     if is_staff_role(user.role):
-        _require_perm(user, Perm.PERSON_VIEW)
+        require_perm(user, Perm.PERSON_VIEW)
     person = selectors.person_get(actor=user, pk=pk)
     return render(
         request,
@@ -342,7 +292,7 @@ def person_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(err.message) from None
     except DomainError as err:
         return render(request, "core/person_detail.html#reveal_error", {"error": err.message}, status=400)
-    if _is_htmx(request):
+    if is_htmx(request):
         response = render(request, "core/person_detail.html#revealed", {"person": person, "revealed": values})
     else:  # without JavaScript the form posts here: the whole page, with the values in place
         response = render(
@@ -400,11 +350,11 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(err.message) from None
     context = {
         "form": form,
-        "page": _paginate(request, entries),
-        "query": _query_without_page(request),
+        "page": paginate(request, entries),
+        "query": query_without_page(request),
         "chain": audit_verify_chain(),
     }
-    return _render(request, "core/audit_list.html", context, partial="results")
+    return render_page(request, "core/audit_list.html", context, partial="results")
 
 
 # --- disease profiles, policies, response level ---------------------------------------------------
