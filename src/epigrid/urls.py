@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("venues/", include("epigrid.places.urls")),
+    path("checkins/", include("epigrid.checkins.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     path("", include("epigrid.core.urls")),

@@ -60,6 +60,10 @@ class RoleSpec:
 
 
 _STAFF_NAV = ("core:home", "core:person_list", "core:orgunit_map")
+_VENUE_NAV = "places:venue_list"  # venue.view or venue.apply
+_OCCUPANCY_NAV = "checkins:occupancy"  # checkin.view
+_VISITS_NAV = "checkins:visit_list"  # checkin.record and venue.apply (not door scanners)
+_LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV)
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -83,28 +87,36 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.VENUE_APPLY,
                 Perm.VENUE_APPROVE,
             },
-            nav=(*_STAFF_NAV, "core:audit_list", "core:policy_list"),
+            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, "core:audit_list", "core:policy_list"),
         ),
         RoleSpec(
             Role.COMMANDER,
             _READ_PEOPLE | _VENUES | {Perm.RESPONSE_LEVEL_SET},
-            nav=(*_STAFF_NAV, "core:policy_list"),
+            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, "core:policy_list"),
         ),
-        RoleSpec(Role.EPIDEMIOLOGIST, _READ_PEOPLE | _REVEAL | _VENUES | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(
+            Role.EPIDEMIOLOGIST,
+            _READ_PEOPLE | _REVEAL | _VENUES | {Perm.PERSON_EDIT},
+            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV),
+        ),
         RoleSpec(Role.SAMPLER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
         RoleSpec(Role.VACCINATOR, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.QUARANTINE_MANAGER, _READ_PEOPLE | _REVEAL, nav=_STAFF_NAV),
-        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=_STAFF_NAV),
-        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=_STAFF_NAV),
-        RoleSpec(Role.COMMUNITY_OFFICER, _LOCAL | _REVEAL | {Perm.VENUE_APPROVE}, nav=_STAFF_NAV),
+        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=_LOCAL_NAV),
+        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=_LOCAL_NAV),
+        RoleSpec(Role.COMMUNITY_OFFICER, _LOCAL | _REVEAL | {Perm.VENUE_APPROVE}, nav=_LOCAL_NAV),
         RoleSpec(
             Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")
         ),
         RoleSpec(Role.WASTE_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
         RoleSpec(Role.PUBLICITY_EDITOR, frozenset(), nav=("core:home",)),
         # Operators see and manage only the venues they run (places.selectors), wherever their org unit is.
-        RoleSpec(Role.VENUE_OPERATOR, frozenset({Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}), nav=("core:home",)),
+        RoleSpec(
+            Role.VENUE_OPERATOR,
+            frozenset({Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}),
+            nav=("core:home", _VENUE_NAV, _VISITS_NAV),
+        ),
         # A door scanner's account: checks people in at its one venue (checkins.services), nothing else.
         RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}), nav=("core:home",)),
         RoleSpec(Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "core:my_record")),
