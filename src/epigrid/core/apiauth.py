@@ -11,11 +11,11 @@ from epigrid.core.models import ApiToken, User
 
 
 def user_for_token(token: str) -> User | None:
-    row = (
-        ApiToken.objects.select_related("user", "user__org_unit", "user__person")
-        .filter(digest=crypto.token_digest(token), expires_at__gt=timezone.now())
-        .first()
-    )
+    # Slicing instead of .first(): no ORDER BY on the hot path of every API call.
+    rows = ApiToken.objects.select_related("user", "user__org_unit", "user__person").filter(
+        digest=crypto.token_digest(token), expires_at__gt=timezone.now()
+    )[:1]
+    row = next(iter(rows), None)
     if row is None or not row.user.is_active:
         return None
     return row.user

@@ -50,7 +50,7 @@ def resolve_venue_code(text: str) -> Venue:
     venue_id, version = claims.get("v"), claims.get("n")
     if not isinstance(venue_id, int) or not isinstance(version, int):
         raise CodeRejected(_("This is not an EpiGrid venue code."), reason="garbled")
-    venue = Venue.objects.select_related("grid").filter(pk=venue_id).first()
+    venue = next(iter(Venue.objects.filter(pk=venue_id)[:1]), None)
     if venue is None:
         raise CodeRejected(_("This venue no longer exists."), reason="unknown_venue")
     if version != venue.code_version:
