@@ -30,6 +30,18 @@ def _english_outside_requests() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _seeded_rules_in_transactional_tests(request) -> None:
+    # Transactional tests (live server, browser) flush every table afterwards, including the disease
+    # profiles and policies that the data migrations seeded; put them back, as on any real database.
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        from epigrid.core.models import DiseaseProfile, PolicyVersion
+        from epigrid.core.seeding import seed_diseases
+
+        seed_diseases(DiseaseProfile, PolicyVersion)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness would dominate tests that create an account per role.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -22,7 +22,9 @@ URL = "/api/v1/checkins"
 
 def post(client, body):
     # Accept-Language picks the language of the messages (the site default is zh-Hans).
-    return client.post(URL, json.dumps(body, default=str), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    return client.post(
+        URL, json.dumps(body, default=str), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
 
 
 @pytest.fixture
@@ -115,7 +117,11 @@ def test_suspended_venue(resident, users, venue_a, code_a):
     [(dt.timedelta(hours=1), "in the future"), (dt.timedelta(days=-4), "older than 72 hours")],
 )
 def test_scan_time_out_of_range(resident, code_a, offset, message):
-    body = {"venue_code": code_a, "client_id": str(uuid.uuid4()), "scanned_at": (timezone.now() + offset).isoformat()}
+    body = {
+        "venue_code": code_a,
+        "client_id": str(uuid.uuid4()),
+        "scanned_at": (timezone.now() + offset).isoformat(),
+    }
     response = post(resident, body)
     assert response.status_code == 400
     assert message in response.json()["detail"]
@@ -124,7 +130,9 @@ def test_scan_time_out_of_range(resident, code_a, offset, message):
 
 def test_offline_replay_within_the_window_keeps_its_scan_time(resident, code_a):
     scanned = timezone.now() - dt.timedelta(hours=5)
-    response = post(resident, {"venue_code": code_a, "client_id": str(uuid.uuid4()), "scanned_at": scanned.isoformat()})
+    response = post(
+        resident, {"venue_code": code_a, "client_id": str(uuid.uuid4()), "scanned_at": scanned.isoformat()}
+    )
     assert response.status_code == 201
     assert abs(CheckIn.objects.get().scanned_at - scanned) < dt.timedelta(seconds=1)
 
@@ -132,7 +140,12 @@ def test_offline_replay_within_the_window_keeps_its_scan_time(resident, code_a):
 def test_naive_scan_time_is_read_in_the_configured_zone(resident, code_a):
     local = timezone.localtime() - dt.timedelta(minutes=30)
     naive = local.replace(tzinfo=None).isoformat()
-    assert post(resident, {"venue_code": code_a, "client_id": str(uuid.uuid4()), "scanned_at": naive}).status_code == 201
+    assert (
+        post(
+            resident, {"venue_code": code_a, "client_id": str(uuid.uuid4()), "scanned_at": naive}
+        ).status_code
+        == 201
+    )
     assert abs(CheckIn.objects.get().scanned_at - local) < dt.timedelta(seconds=1)
 
 
@@ -165,7 +178,10 @@ def test_staff_check_in_a_person_who_is_registered_on_the_way(users, api_client,
 )
 def test_invalid_person_data_is_400_and_stores_nothing(users, api_client, code_a, person, message):
     people_before = Person.objects.count()
-    response = post(api_client(users["grid_worker"]), {"venue_code": code_a, "client_id": str(uuid.uuid4()), "person": person})
+    response = post(
+        api_client(users["grid_worker"]),
+        {"venue_code": code_a, "client_id": str(uuid.uuid4()), "person": person},
+    )
     assert response.status_code == 400
     assert message in response.json()["detail"]
     assert Person.objects.count() == people_before
@@ -194,7 +210,9 @@ def test_kiosk_token_checks_in_at_its_own_venue_only(users, venue_a, venue_b, co
     ok = post(kiosk, {"venue_code": code_a, "client_id": str(uuid.uuid4()), "person": person})
     assert ok.status_code == 201
     assert CheckIn.objects.get().method == "kiosk"
-    other = post(kiosk, {"venue_code": venue_code_url(venue_b), "client_id": str(uuid.uuid4()), "person": person})
+    other = post(
+        kiosk, {"venue_code": venue_code_url(venue_b), "client_id": str(uuid.uuid4()), "person": person}
+    )
     assert other.status_code == 403
 
 
@@ -205,7 +223,14 @@ def test_unauthenticated_check_in_is_401(db, code_a):
 
 
 def test_my_checkins_newest_first_and_checkout(resident, code_a, venue_b):
-    post(resident, {"venue_code": code_a, "client_id": str(uuid.uuid4()), "scanned_at": (timezone.now() - dt.timedelta(hours=2)).isoformat()})
+    post(
+        resident,
+        {
+            "venue_code": code_a,
+            "client_id": str(uuid.uuid4()),
+            "scanned_at": (timezone.now() - dt.timedelta(hours=2)).isoformat(),
+        },
+    )
     latest = post(resident, {"venue_code": venue_code_url(venue_b), "client_id": str(uuid.uuid4())}).json()
     mine = resident.get("/api/v1/me/checkins").json()["items"]
     assert [item["venue"]["name"] for item in mine] == ["家乐超市", "海味餐厅"]
@@ -230,7 +255,9 @@ def yellow_codes():
     health.set_colour_lookup(None)
 
 
-def test_yellow_code_at_a_key_place_raises_an_alarm(users, resident, jurisdiction, yellow_codes, django_capture_on_commit_callbacks):
+def test_yellow_code_at_a_key_place_raises_an_alarm(
+    users, resident, jurisdiction, yellow_codes, django_capture_on_commit_callbacks
+):
     from epigrid.places.tests.factories import VenueFactory
 
     hospital = VenueFactory(grid=jurisdiction.grid_a, name="开发区医院", type="hospital", key_place=True)
@@ -249,11 +276,21 @@ def test_over_capacity_alarm_and_occupancy(users, api_client, jurisdiction):
     staff = api_client(users["grid_worker"])
     for n in range(3):
         person = {"id_number": compose_resident_id("370602", dt.date(1990, 1, n + 1), 11), "name": f"顾客{n}"}
-        assert post(staff, {"venue_code": venue_code_url(shop), "client_id": str(uuid.uuid4()), "person": person}).status_code == 201
+        assert (
+            post(
+                staff, {"venue_code": venue_code_url(shop), "client_id": str(uuid.uuid4()), "person": person}
+            ).status_code
+            == 201
+        )
     events = Event.objects.filter(type="venue.over_capacity")
     assert events.count() == 1 and events.get().payload["present"] == 3
     rows = staff.get("/api/v1/occupancy").json()
     assert rows[0] == {
-        "venue_id": shop.pk, "name": "小卖部", "present": 3, "capacity": 2, "is_key_place": False, "over_capacity": True,
+        "venue_id": shop.pk,
+        "name": "小卖部",
+        "present": 3,
+        "capacity": 2,
+        "is_key_place": False,
+        "over_capacity": True,
     }
     assert staff.get(f"/api/v1/venues/{shop.pk}/occupancy").json()["present"] == 3

@@ -134,7 +134,9 @@ def test_tampered_phone_cookie_is_ignored(phone, code_a, person_a):
 
 
 def test_rate_limit_per_phone_number(phone, code_a, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl-test"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl-test"}
+    }
     statuses = [register(phone, code_a, id_number="360426199101010072").status_code for _ in range(11)]
     assert statuses[:10] == [400] * 10  # refused for the bad ID number, but counted
     assert statuses[10] == 429
@@ -153,7 +155,12 @@ def test_visitor_fills_in_the_invitation(phone, users, jurisdiction):
     operator = UserFactory(role=Role.VENUE_OPERATOR, org_unit=jurisdiction.district)
     office = VenueFactory(grid=jurisdiction.grid_a, type="office", operator=operator, name="万达写字楼")
     visit = services.visit_invite(
-        actor=operator, venue=office, host_name="刘经理", host_phone="13800000001", purpose="商务洽谈", expected_at=None
+        actor=operator,
+        venue=office,
+        host_name="刘经理",
+        host_phone="13800000001",
+        purpose="商务洽谈",
+        expected_at=None,
     )
     page = phone.get(f"/v/{visit.invite_token}").content.decode()
     assert "万达写字楼" in page and "商务洽谈" in page
