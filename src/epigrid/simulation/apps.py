@@ -6,3 +6,6 @@ class SimulationConfig(AppConfig):
     name = "epigrid.simulation"
     label = "simulation"
     verbose_name = _("Synthetic data and simulation")
+
+    def ready(self) -> None:
+        from epigrid.simulation import steps  # noqa: F401 - registers the venue and check-in demo steps

@@ -14,11 +14,14 @@ duplicates anything. Other modules add their demo data by registering a step::
 Register from your app's ``AppConfig.ready()`` (import your demo module there), so the step exists before
 ``epigrid demo`` runs; steps run in registration order, i.e. in ``INSTALLED_APPS`` order after the core
 steps here. A step receives the :class:`DemoContext`: the plan, the created org units by code, the household pks in
-plan order, the person pks in plan order, the demo accounts by username, and seeded random streams.
+plan order, the person pks in plan order, the demo accounts by username, the load's anchor time ("now") and
+seeded random streams. The venue and check-in history steps live in ``steps.py`` (registered by this app's
+``ready()``, so they run after the core steps here).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 import time
@@ -26,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from epigrid.core import services
@@ -45,6 +49,8 @@ class DemoContext:
     units: dict[str, OrgUnit] = field(default_factory=dict)  # code -> unit
     household_ids: list[int] = field(default_factory=list)  # pk of plan.households[i]
     users: dict[str, User] = field(default_factory=dict)  # username -> account
+    # "Now" for the whole load: history steps end here, and date what existed before relative to it.
+    anchor: dt.datetime = field(default_factory=timezone.now)
     _person_ids: list[int] | None = field(default=None, repr=False)
 
     @property
