@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -129,7 +130,7 @@ def test_forget_this_phone(phone, code_a):
 
 
 def test_tampered_phone_cookie_is_ignored(phone, code_a, person_a):
-    phone.cookies["epigrid_scan"] = '{"p": [%d]}' % person_a.pk
+    phone.cookies["epigrid_scan"] = json.dumps({"p": [person_a.pk]})  # unsigned: must be ignored
     assert person_a.name_masked not in phone.get(scan_path(code_a)).content.decode()
 
 
