@@ -49,15 +49,16 @@ def _fast_password_hashing(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
-    # Process-wide caches (signing keys, active policies) must not carry rows of a rolled-back test.
-    from epigrid.core import signing
+    # Process-wide caches (keys, policies, tokens, venues) must not carry rows of a rolled-back test,
+    # whose primary keys the next test reuses.
+    from epigrid.core import signing, ttlcache
     from epigrid.core.selectors import policy_cache_clear
 
-    signing.keys.clear()
-    policy_cache_clear()
+    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all):
+        clear()
     yield
-    signing.keys.clear()
-    policy_cache_clear()
+    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all):
+        clear()
 
 
 @pytest.fixture

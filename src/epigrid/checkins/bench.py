@@ -137,7 +137,7 @@ def _free_port() -> int:
 
 def _start_server(port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "EPIGRID_DATABASE_URL": settings.DATABASE_URL}
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter running our own command
         [sys.executable, "-m", "epigrid.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,

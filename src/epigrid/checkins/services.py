@@ -26,7 +26,7 @@ from epigrid.core.models import Person, User
 from epigrid.core.roles import Perm, Role, has_perm, is_staff_role
 from epigrid.core.scope import in_scope_code
 from epigrid.core.selectors import general_rule
-from epigrid.core.services import PersonInput, person_find_or_register
+from epigrid.core.services import PersonInput, person_find_or_register, user_deactivate
 from epigrid.places.codes import resolve_venue_code
 from epigrid.places.models import VISITOR_TYPES, Venue
 from epigrid.places.services import venue_default_stay_minutes
@@ -275,8 +275,7 @@ def kiosk_deactivate(*, actor: User, kiosk: Kiosk) -> Kiosk:
     with transaction.atomic():
         kiosk.active = False
         kiosk.save(update_fields=["active"])
-        kiosk.account.is_active = False
-        kiosk.account.save(update_fields=["is_active"])
+        user_deactivate(actor=None, user=kiosk.account, reason="scanner deactivated")
         audit_record(actor=actor, action="kiosk.deactivate", obj=kiosk)
     return kiosk
 

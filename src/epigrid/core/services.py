@@ -366,6 +366,22 @@ def user_create(
     return user
 
 
+def user_deactivate(*, actor: User | None, user: User, reason: str = "") -> User:
+    """Lock an account out: no login, and its API tokens stop working (in every process within seconds)."""
+    from epigrid.core.apiauth import forget_tokens_of
+
+    _require(actor, Perm.USER_ADMIN)
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        ApiToken.objects.filter(user=user).delete()
+        audit_record(
+            actor=actor, action="user.deactivate", obj=user, org_code=user.org_code, detail={"reason": reason}
+        )
+    forget_tokens_of(user)
+    return user
+
+
 def api_token_issue(*, username: str, password: str) -> str:
     """Exchange credentials for a bearer token. Returns the token; only its digest is stored."""
     user = authenticate(username=username, password=password)

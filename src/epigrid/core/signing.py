@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from epigrid.core.errors import DomainError
 from epigrid.core.models import KeyStatus, SigningKey
+from epigrid.core.ttlcache import TTLCache
 
 ALGORITHM = "ES256"
 _CACHE_SECONDS = 30.0
@@ -43,6 +44,7 @@ class _KeyCache:
     def clear(self) -> None:
         with self._lock:
             self._loaded_at = 0.0
+        _verified.clear()
 
     def _refresh(self) -> None:
         keys, active = {}, None
@@ -90,8 +92,25 @@ def sign(purpose: str, claims: dict[str, Any]) -> str:
     return jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": active, "typ": purpose})
 
 
+# The same venue code is scanned thousands of times a day: remember verified codes for as long as the key
+# table itself is trusted (a retirement reaches every process within that time; ``keys.clear`` forgets).
+_verified: TTLCache[dict[str, Any]] = TTLCache(ttl=_CACHE_SECONDS, max_size=50_000)
+
+
 def verify(purpose: str, token: str, *, leeway: int = 0) -> dict[str, Any]:
     """The claims of a valid code of this purpose, or CodeRejected saying why not."""
+    claims = _verified.get_or_load((purpose, token), lambda: None)
+    if claims is not None:
+        exp = claims.get("exp")
+        if exp is None or time.time() <= exp + leeway:
+            return claims
+        raise CodeRejected(_("This code has expired; refresh it."), reason="expired")
+    claims = _verify_uncached(purpose, token, leeway=leeway)
+    _verified.get_or_load((purpose, token), lambda: claims)
+    return claims
+
+
+def _verify_uncached(purpose: str, token: str, *, leeway: int) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.exceptions.DecodeError:

@@ -13,12 +13,23 @@ from django.utils.translation import gettext as _
 
 from epigrid.core import signing
 from epigrid.core.signing import CodeRejected
+from epigrid.core.ttlcache import TTLCache
 from epigrid.places.models import Venue, VenueStatus
 
 PURPOSE = "vc"
 SCAN_PATH = "/s/"
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")
 MAX_CODE_LENGTH = 2000
+
+
+# Venues read on every scan; a change made in this process is forgotten at once (forget_venue), one made in
+# another process is seen within the TTL.
+VENUE_CACHE_SECONDS = 5.0
+_venues: TTLCache[Venue] = TTLCache(ttl=VENUE_CACHE_SECONDS, max_size=20_000)
+
+
+def forget_venue(venue_id: int) -> None:
+    _venues.forget(venue_id)
 
 
 def venue_token(venue: Venue) -> str:
@@ -50,7 +61,7 @@ def resolve_venue_code(text: str) -> Venue:
     venue_id, version = claims.get("v"), claims.get("n")
     if not isinstance(venue_id, int) or not isinstance(version, int):
         raise CodeRejected(_("This is not an EpiGrid venue code."), reason="garbled")
-    venue = next(iter(Venue.objects.filter(pk=venue_id)[:1]), None)
+    venue = _venues.get_or_load(venue_id, lambda: next(iter(Venue.objects.filter(pk=venue_id)[:1]), None))
     if venue is None:
         raise CodeRejected(_("This venue no longer exists."), reason="unknown_venue")
     if version != venue.code_version:

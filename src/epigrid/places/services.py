@@ -15,6 +15,7 @@ from epigrid.core.models import OrgUnit, User
 from epigrid.core.roles import Perm, has_perm
 from epigrid.core.scope import in_scope_code
 from epigrid.core.selectors import general_rule
+from epigrid.places.codes import forget_venue
 from epigrid.places.models import Venue, VenueStatus, VenueType
 
 
@@ -99,6 +100,7 @@ def venue_approve(*, actor: User, venue: Venue, is_key_place: bool | None = None
         venue.save()
         audit_record(actor=actor, action="venue.approve", obj=venue, detail={"key_place": venue.is_key_place})
         events.publish("venue.approved", payload={"venue_id": venue.pk}, org_code=venue.org_code)
+    forget_venue(venue.pk)
     return venue
 
 
@@ -111,6 +113,7 @@ def venue_reject(*, actor: User, venue: Venue, note: str) -> Venue:
         venue.decision_note = note.strip()[:300]
         venue.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         audit_record(actor=actor, action="venue.reject", obj=venue, detail={"note": venue.decision_note})
+    forget_venue(venue.pk)
     return venue
 
 
@@ -135,6 +138,7 @@ def venue_code_reissue(*, actor: User, venue: Venue, reason: str = "") -> Venue:
             payload={"venue_id": venue.pk, "version": venue.code_version},
             org_code=venue.org_code,
         )
+    forget_venue(venue.pk)
     return venue
 
 
@@ -147,6 +151,7 @@ def venue_suspend(*, actor: User, venue: Venue, reason: str) -> Venue:
         venue.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
         audit_record(actor=actor, action="venue.suspend", obj=venue, detail={"reason": venue.decision_note})
         events.publish("venue.suspended", payload={"venue_id": venue.pk}, org_code=venue.org_code)
+    forget_venue(venue.pk)
     return venue
 
 
@@ -170,4 +175,5 @@ def venue_update(
         with transaction.atomic():
             venue.save(update_fields=list(changed))
             audit_record(actor=actor, action="venue.update", obj=venue, detail=changed)
+        forget_venue(venue.pk)
     return venue

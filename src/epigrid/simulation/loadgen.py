@@ -27,7 +27,7 @@ class LoadResult:
         if not self.latencies:
             return 0.0
         ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 RequestMaker = Callable[[int, int], bytes]  # (connection number, request number) -> raw request bytes

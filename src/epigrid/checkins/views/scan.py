@@ -107,7 +107,9 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 
 def _allowed(request: HttpRequest, phone: str = "") -> bool:
-    ip_ok = ratelimit.hit("scan-ip", client_ip(request), limit=int(general_rule("scan_rate_limit_per_ip_per_minute", 120)))
+    ip_ok = ratelimit.hit(
+        "scan-ip", client_ip(request), limit=int(general_rule("scan_rate_limit_per_ip_per_minute", 120))
+    )
     phone_ok = not phone or ratelimit.hit(
         "scan-phone", phone, limit=int(general_rule("scan_rate_limit_per_phone_per_minute", 10))
     )
@@ -121,7 +123,8 @@ def _page(request: HttpRequest, token: str, venue: Venue, **extra: object) -> Ht
         "venue": venue,
         "people": people,
         "retention_days": _retention_days(),
-        "register_form": extra.pop("register_form", None) or RegisterForm(initial={"client_id": uuid.uuid4()}),
+        "register_form": extra.pop("register_form", None)
+        or RegisterForm(initial={"client_id": uuid.uuid4()}),
         "client_id": uuid.uuid4(),
         **extra,
     }
@@ -173,11 +176,17 @@ def register(request: HttpRequest, token: str) -> HttpResponse:
     if not _allowed(request, phone=request.POST.get("phone", "")):
         return _too_many(request)
     if not form.is_valid():
-        return _page(request, token, venue, register_form=form, error=_("Please fill in every field and agree."))
+        return _page(
+            request, token, venue, register_form=form, error=_("Please fill in every field and agree.")
+        )
     try:
         person = _find_or_register_matching(_person_input(form.cleaned_data))
         result = services.checkin_record(
-            actor=None, venue=venue, person=person, client_id=form.cleaned_data["client_id"], method=Method.SELF
+            actor=None,
+            venue=venue,
+            person=person,
+            client_id=form.cleaned_data["client_id"],
+            method=Method.SELF,
         )
     except DomainError as err:
         form.add_error(err.field if err.field in form.fields else None, err.message)
@@ -263,10 +272,14 @@ def done(request: HttpRequest, signed: str) -> HttpResponse:
     try:
         data = signing.loads(signed, salt=_RESULT_SALT, max_age=_RESULT_MAX_AGE)
     except signing.BadSignature:
-        return _rejected(request, DomainError(_("This result link is not valid any more. Scan the venue code again.")))
+        return _rejected(
+            request, DomainError(_("This result link is not valid any more. Scan the venue code again."))
+        )
     checkins = selectors.checkins_by_ids([i for i in data.get("c", []) if isinstance(i, int)])
     if not checkins:
-        return _rejected(request, DomainError(_("This result link is not valid any more. Scan the venue code again.")))
+        return _rejected(
+            request, DomainError(_("This result link is not valid any more. Scan the venue code again."))
+        )
     colours = health.colours_for([c.person_id for c in checkins])
     door_rule = general_rule("door_rule", {}) or {}
     rows = [

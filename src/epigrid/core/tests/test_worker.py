@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
