@@ -32,6 +32,7 @@ from epigrid.places import selectors as place_selectors
 from epigrid.places.models import VISITOR_TYPES, Venue, VenueStatus
 
 VENUE_PAGE_PERMS = (Perm.VENUE_VIEW, Perm.VENUE_APPLY)
+OCCUPANCY_ROWS = 200
 
 
 # Staff pages for accounts that host visitors: checkin.record and venue.apply.
@@ -121,7 +122,10 @@ def occupancy(request: HttpRequest) -> HttpResponse:
     key_places = request.GET.get("key_places") in ("1", "on", "true")
     rows = selectors.occupancy(actor=request.user, key_places_only=key_places)
     context = {
-        "rows": rows,
+        # Fullest first; a district has thousands of venues and the table refreshes every 30 s.
+        "rows": rows[:OCCUPANCY_ROWS],
+        "hidden_rows": max(0, len(rows) - OCCUPANCY_ROWS),
+        "venue_count": len(rows),
         "key_places": key_places,
         "total_present": sum(row["present"] for row in rows),
         "over_count": sum(1 for row in rows if row["over_capacity"]),
