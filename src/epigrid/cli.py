@@ -57,25 +57,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _serve(host: str, port: int, workers: int = 2) -> int:
+    """Serve Django the WSGI way (shared docs/performance.md: its ASGI handler is 5-6x slower here).
+
+    granian (Rust HTTP, WSGI workers with a pool of blocking threads) by default; ``EPIGRID_SERVER=gunicorn``
+    selects gunicorn's threaded workers instead.
+    """
+    if os.environ.get("EPIGRID_SERVER", "granian") == "gunicorn":
+        return _serve_gunicorn(host, port, workers)
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(
+        "epigrid.wsgi:application",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=int(os.environ.get("EPIGRID_SERVER_THREADS", "8")),
+        log_level="warning",
+        respawn_failed_workers=True,
+    ).serve()
+    return 0
+
+
+def _serve_gunicorn(host: str, port: int, workers: int) -> int:
     from gunicorn.app.base import BaseApplication
 
     from epigrid.wsgi import application
 
     class _App(BaseApplication):
         def load_config(self) -> None:
-            # Sync Django traffic the WSGI way (shared docs/performance.md); threads keep event streams open.
             for key, value in {
                 "bind": f"{host}:{port}",
                 "workers": workers,
                 "worker_class": "gthread",
-                "threads": 8,
+                "threads": int(os.environ.get("EPIGRID_SERVER_THREADS", "8")),
                 "accesslog": None,
                 "timeout": 120,
                 "graceful_timeout": 5,
             }.items():
                 self.cfg.set(key, value)
 
-        def load(self):
+        def load(self):  # noqa: ANN202 - gunicorn's signature
             return application
 
     _App().run()

@@ -270,7 +270,10 @@ def kiosk_create(*, actor: User, venue: Venue, name: str) -> tuple[Kiosk, str]:
 
 
 def kiosk_deactivate(*, actor: User, kiosk: Kiosk) -> Kiosk:
-    if kiosk.venue.operator_id != actor.pk and not in_scope_code(actor, kiosk.org_code):
+    """Switch a scanner off (lost, stolen, replaced): its account and token stop working."""
+    if kiosk.venue.operator_id != actor.pk and not (
+        has_perm(actor, Perm.VENUE_APPROVE) and in_scope_code(actor, kiosk.org_code)
+    ):
         raise Forbidden(_("You may not change this scanner."))
     with transaction.atomic():
         kiosk.active = False
@@ -288,8 +291,11 @@ def _require_venue_host(actor: User, venue: Venue) -> None:
         raise DomainError(
             _("Visitor registration is for enterprises, office buildings and construction sites.")
         )
+    # Local staff (who may also register venues) stand in for an operator; a door scanner may not.
     if venue.operator_id != actor.pk and not (
-        has_perm(actor, Perm.CHECKIN_RECORD) and in_scope_code(actor, venue.org_code)
+        has_perm(actor, Perm.CHECKIN_RECORD)
+        and has_perm(actor, Perm.VENUE_APPLY)
+        and in_scope_code(actor, venue.org_code)
     ):
         raise Forbidden(_("Only the venue's operator registers its visitors."))
 
@@ -348,11 +354,11 @@ def visit_arrive(
     _require_venue_host(actor, visit.venue)
     if visit.status in (VisitStatus.ARRIVED, VisitStatus.LEFT, VisitStatus.CANCELLED):
         raise Conflict(_("This visit is %(s)s already.") % {"s": visit.get_status_display()})
-    if visit.visitor is None:
-        if data is None:
-            raise DomainError(_("The visitor's details are missing."), field="person")
-        visit.visitor, _created = person_find_or_register(actor=actor, data=data)
+    if visit.visitor is None and data is None:
+        raise DomainError(_("The visitor's details are missing."), field="person")
     with transaction.atomic():
+        if visit.visitor is None:
+            visit.visitor, _created = person_find_or_register(actor=actor, data=data)
         result = checkin_record(
             actor=actor,
             venue=visit.venue,

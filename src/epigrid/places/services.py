@@ -106,6 +106,8 @@ def venue_approve(*, actor: User, venue: Venue, is_key_place: bool | None = None
 
 def venue_reject(*, actor: User, venue: Venue, note: str) -> Venue:
     _require_decider(actor, venue)
+    if venue.status != VenueStatus.PENDING:
+        raise Conflict(_("Only a pending application can be rejected; suspend an approved venue instead."))
     if not note.strip():
         raise DomainError(_("Say why the application is rejected."), field="note")
     with transaction.atomic():
@@ -145,6 +147,8 @@ def venue_code_reissue(*, actor: User, venue: Venue, reason: str = "") -> Venue:
 def venue_suspend(*, actor: User, venue: Venue, reason: str) -> Venue:
     """Close a venue for check-in (its codes are refused until it is approved again)."""
     _require_decider(actor, venue)
+    if venue.status != VenueStatus.APPROVED:
+        raise Conflict(_("Only an approved venue can be suspended."))
     with transaction.atomic():
         venue.status, venue.decision_note = VenueStatus.SUSPENDED, reason.strip()[:300]
         venue.decided_by, venue.decided_at = actor, timezone.now()
