@@ -98,7 +98,7 @@ def _serve_gunicorn(host: str, port: int, workers: int) -> int:
             }.items():
                 self.cfg.set(key, value)
 
-        def load(self):  # noqa: ANN202 - gunicorn's signature
+        def load(self):
             return application
 
     _App().run()
