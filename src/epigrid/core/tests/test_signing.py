@@ -83,3 +83,17 @@ def test_rotation_keeps_old_codes_valid_and_retirement_refuses_them(users):
 def test_only_key_managers_rotate(users):
     with pytest.raises(Forbidden):
         services.signing_key_rotate(actor=users["commander"])
+
+
+def test_management_command_rotates_and_retires(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("signing_keys", "--rotate", stdout=out)
+    first = SigningKey.objects.get(status=KeyStatus.ACTIVE)
+    call_command("signing_keys", "--rotate", stdout=out)
+    call_command("signing_keys", "--retire", first.kid, stdout=out)
+    assert SigningKey.objects.get(pk=first.pk).status == KeyStatus.RETIRED
+    assert f"retired {first.kid}" in out.getvalue()
