@@ -95,6 +95,34 @@ def household_create(*, actor: User | None, address: str, grid: OrgUnit | None) 
     return household
 
 
+def household_bulk_create(
+    *, actor: User | None, rows: Iterable[tuple[str, OrgUnit | None]], batch_size: int = 2000
+) -> list[int]:
+    """Create many households (imports, the synthetic district): one audit entry per batch; returns pks in order."""
+    district = district_code()
+    pks: list[int] = []
+    batch: list[Household] = []
+
+    def flush() -> None:
+        with transaction.atomic():
+            created = Household.objects.bulk_create(batch)
+            audit_record(
+                actor=actor, action="household.bulk_create", org_code=district, detail={"count": len(created)}
+            )
+        pks.extend(h.pk for h in created)
+        batch.clear()
+
+    for address, grid in rows:
+        batch.append(
+            Household(address=address.strip()[:200], grid=grid, org_code=grid.code if grid else district)
+        )
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return pks
+
+
 def _org_code_for(grid: OrgUnit | None) -> str:
     return grid.code if grid is not None else district_code()
 

@@ -6,7 +6,7 @@ import pytest
 from shapely.geometry import Point, shape
 
 from epigrid.core import geo
-from epigrid.core.models import AuditEntry, Household, OrgLevel, OrgUnit, Person, User
+from epigrid.core.models import AuditEntry, Event, Household, OrgLevel, OrgUnit, Person, User
 from epigrid.core.roles import Role
 from epigrid.simulation import district
 from epigrid.simulation.plan import plan_district
@@ -157,7 +157,7 @@ def test_later_modules_can_add_a_step(db, fast_passwords):
     assert [persons[pk].id_number for pk in seen["person_ids"]] == [p.id_number for p in plan.persons()]
 
 
-def test_a_failing_step_leaves_nothing_behind(db, fast_passwords):
+def test_a_failing_step_leaves_no_completion_mark_and_asks_for_reset(db, fast_passwords):
     @district.demo_step("test_boom")
     def boom(ctx):
         raise RuntimeError("boom")
@@ -167,7 +167,10 @@ def test_a_failing_step_leaves_nothing_behind(db, fast_passwords):
             district.ensure_demo_district(scale="test", seed=SEED, progress=False)
     finally:
         district.STEPS[:] = [(name, step) for name, step in district.STEPS if name != "test_boom"]
-    assert not OrgUnit.objects.exists() and not Person.objects.exists() and not User.objects.exists()
+    # the steps before the failing one committed; the load is not marked complete, so a rerun refuses
+    assert not Event.objects.filter(type=district.LOADED_EVENT).exists()
+    with pytest.raises(RuntimeError, match="--reset"):
+        district.ensure_demo_district(scale="test", seed=SEED, progress=False)
 
 
 def test_unknown_scale_is_refused(db):
