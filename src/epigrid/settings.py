@@ -7,6 +7,7 @@ without real secrets (see :func:`_require_production_secrets`).
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -118,6 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA foreign_keys=ON;"
         ),
         "transaction_mode": "IMMEDIATE",
+    }
+    # Tests use a file, not memory, so that a server started by a test (benchmarks, CLI) sees the same data.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"epigrid-test-{os.getpid()}.sqlite3"),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -22,8 +22,8 @@ import time
 import urllib.request
 import uuid
 from typing import Any
+from urllib.parse import quote
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -135,8 +135,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _database_url() -> str:
+    """The URL of the database this process is using (in tests: the test database, not the configured one)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def _start_server(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "EPIGRID_DATABASE_URL": settings.DATABASE_URL}
+    env = {**os.environ, "EPIGRID_DATABASE_URL": _database_url()}
     server = subprocess.Popen(  # noqa: S603 - our own interpreter running our own command
         [sys.executable, "-m", "epigrid.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,

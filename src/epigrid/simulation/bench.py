@@ -252,9 +252,17 @@ def bench_id_validate(*, scale: int | None) -> list[Metric]:
     ]
 
 
+def _checkin(*, scale: int | None) -> list[Metric]:
+    """Check-ins per second through the real HTTP server, concurrency 32, p50/p99 (N=10000)."""
+    from epigrid.checkins.bench import bench_checkin
+
+    return bench_checkin(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
+    "checkin": _checkin,
 }
 
 
