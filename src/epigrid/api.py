@@ -10,6 +10,7 @@ from epigrid.checkins.api import router as checkins_router
 from epigrid.core.api import router as core_router
 from epigrid.core.apiauth import BearerOrSession
 from epigrid.core.errors import DomainError
+from epigrid.healthcode.api import router as healthcode_router
 from epigrid.places.api import router as places_router
 
 api = NinjaAPI(
@@ -56,3 +57,4 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 api.add_router("/", core_router)
 api.add_router("/", places_router)
 api.add_router("/", checkins_router)
+api.add_router("/", healthcode_router)

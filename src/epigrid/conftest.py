@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from epigrid.core import services
 from epigrid.core.models import OrgLevel, User
@@ -37,8 +37,12 @@ def _seeded_rules_in_transactional_tests(request) -> None:
         request.getfixturevalue("transactional_db")
         from epigrid.core.models import DiseaseProfile, PolicyVersion
         from epigrid.core.seeding import seed_diseases
+        from epigrid.healthcode.models import RuleSet
+        from epigrid.healthcode.seeding import seed_rule_sets
 
         seed_diseases(DiseaseProfile, PolicyVersion)
+        if seed_rule_sets(RuleSet, PolicyVersion):
+            RuleSet.objects.update(activated_at=timezone.now())
 
 
 @pytest.fixture(autouse=True)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "epigrid.core",
     "epigrid.places",
     "epigrid.checkins",
+    "epigrid.healthcode",
     "epigrid.simulation",
 ]
 

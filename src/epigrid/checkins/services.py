@@ -127,6 +127,7 @@ def checkin_record(
             checkin.save(force_insert=True)
     except IntegrityError:
         return _existing(client_id, person, venue)
+    health.note_checkin(person.pk, venue.pk, scanned_at)
     if venue.is_key_place or venue.capacity:
         with transaction.atomic():
             _raise_alarms(checkin, venue, now)

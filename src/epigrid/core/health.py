@@ -38,3 +38,18 @@ def colours_for(person_ids: Iterable[int]) -> dict[int, CodeColour]:
 
 def colour_for(person_id: int) -> CodeColour:
     return colours_for([person_id])[person_id]
+
+
+# After every check-in the health-code module may want to know (a venue inside a risk area).
+CheckinHook = Callable[[int, int, object], None]
+_checkin_hook: CheckinHook | None = None
+
+
+def set_checkin_hook(hook: CheckinHook | None) -> None:
+    global _checkin_hook
+    _checkin_hook = hook
+
+
+def note_checkin(person_id: int, venue_id: int, scanned_at: object) -> None:
+    if _checkin_hook is not None:
+        _checkin_hook(person_id, venue_id, scanned_at)

@@ -48,6 +48,10 @@ class Perm:
     VENUE_APPROVE = "venue.approve"  # approve, reject, suspend, re-issue codes, mark key places
     CHECKIN_VIEW = "checkin.view"
     CHECKIN_RECORD = "checkin.record"  # check people in on their behalf (door staff, kiosks)
+    HEALTHCODE_VIEW = "healthcode.view"  # colours, reasons and history of people in scope
+    HEALTHCODE_VERIFY = "healthcode.verify"  # check a personal code at a door
+    HEALTHCODE_OVERRIDE = "healthcode.override"  # set a colour by hand, answer appeals
+    RISK_AREA_EDIT = "riskarea.edit"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,9 @@ _LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV)
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
-_LOCAL = _READ_PEOPLE | _VENUES | {Perm.PERSON_EDIT, Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}
+_DOOR = frozenset({Perm.HEALTHCODE_VERIFY})
+_CODES = frozenset({Perm.HEALTHCODE_VIEW, Perm.HEALTHCODE_VERIFY})
+_LOCAL = _READ_PEOPLE | _VENUES | _CODES | {Perm.PERSON_EDIT, Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}
 
 ROLE_SPECS: dict[str, RoleSpec] = {
     spec.role.value: spec
@@ -86,26 +92,37 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.SIGNING_KEYS_MANAGE,
                 Perm.VENUE_APPLY,
                 Perm.VENUE_APPROVE,
-            },
+                Perm.HEALTHCODE_OVERRIDE,
+                Perm.RISK_AREA_EDIT,
+            }
+            | _CODES,
             nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, "core:audit_list", "core:policy_list"),
         ),
         RoleSpec(
             Role.COMMANDER,
-            _READ_PEOPLE | _VENUES | {Perm.RESPONSE_LEVEL_SET},
+            _READ_PEOPLE | _VENUES | _CODES | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT},
             nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, "core:policy_list"),
         ),
         RoleSpec(
             Role.EPIDEMIOLOGIST,
-            _READ_PEOPLE | _REVEAL | _VENUES | {Perm.PERSON_EDIT},
+            _READ_PEOPLE
+            | _REVEAL
+            | _VENUES
+            | _CODES
+            | {Perm.PERSON_EDIT, Perm.HEALTHCODE_OVERRIDE, Perm.RISK_AREA_EDIT},
             nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV),
         ),
-        RoleSpec(Role.SAMPLER, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.SAMPLER, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
         RoleSpec(Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
-        RoleSpec(Role.VACCINATOR, _READ_PEOPLE | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
-        RoleSpec(Role.QUARANTINE_MANAGER, _READ_PEOPLE | _REVEAL, nav=_STAFF_NAV),
+        RoleSpec(Role.VACCINATOR, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
+        RoleSpec(Role.QUARANTINE_MANAGER, _READ_PEOPLE | _REVEAL | _CODES, nav=_STAFF_NAV),
         RoleSpec(Role.GRID_LEADER, _LOCAL, nav=_LOCAL_NAV),
         RoleSpec(Role.GRID_WORKER, _LOCAL, nav=_LOCAL_NAV),
-        RoleSpec(Role.COMMUNITY_OFFICER, _LOCAL | _REVEAL | {Perm.VENUE_APPROVE}, nav=_LOCAL_NAV),
+        RoleSpec(
+            Role.COMMUNITY_OFFICER,
+            _LOCAL | _REVEAL | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE},
+            nav=_LOCAL_NAV,
+        ),
         RoleSpec(
             Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")
         ),
@@ -114,11 +131,11 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         # Operators see and manage only the venues they run (places.selectors), wherever their org unit is.
         RoleSpec(
             Role.VENUE_OPERATOR,
-            frozenset({Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}),
+            frozenset({Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}) | _DOOR,
             nav=("core:home", _VENUE_NAV, _VISITS_NAV),
         ),
         # A door scanner's account: checks people in at its one venue (checkins.services), nothing else.
-        RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}), nav=("core:home",)),
+        RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}) | _DOOR, nav=("core:home",)),
         RoleSpec(Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "core:my_record")),
     )
 }

@@ -250,9 +250,10 @@ def test_venue_code_endpoint_is_what_the_qr_holds(users, api_client, venue_a):
 
 @pytest.fixture
 def yellow_codes():
+    previous = health._lookup
     health.set_colour_lookup(lambda ids: {pid: health.CodeColour("yellow", "中风险地区来返") for pid in ids})
     yield
-    health.set_colour_lookup(None)
+    health.set_colour_lookup(previous)
 
 
 def test_yellow_code_at_a_key_place_raises_an_alarm(

@@ -1,0 +1,117 @@
+"""Reactions of the health code to other modules' events. Each keeps facts current, then recomputes.
+
+The events and their payloads are the contract with the modules that publish them (testing, cases,
+tracing, quarantine, vaccination); ``person_id`` may be a list under ``person_ids`` for batch events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from epigrid.core.models import Event
+from epigrid.healthcode import services
+
+
+def _ids(payload: dict[str, Any]) -> list[int]:
+    if "person_ids" in payload:
+        return [int(i) for i in payload["person_ids"]]
+    return [int(payload["person_id"])]
+
+
+def _at(payload: dict[str, Any], event: Event, key: str = "at") -> dt.datetime:
+    value = payload.get(key)
+    return (parse_datetime(value) if isinstance(value, str) else None) or event.occurred_at
+
+
+def on_case_confirmed(event: Event) -> None:
+    """``case.confirmed`` {person_id, classification: confirmed|asymptomatic, at}."""
+    kind = event.payload.get("classification", "confirmed")
+    services.facts_update(
+        actor=None,
+        person_ids=_ids(event.payload),
+        changes={"infection": kind, "infection_at": _at(event.payload, event)},
+    )
+
+
+def on_case_recovered(event: Event) -> None:
+    """``case.recovered`` {person_id, at}: discharged and out of isolation."""
+    services.facts_update(
+        actor=None, person_ids=_ids(event.payload), changes={"recovered_at": _at(event.payload, event)}
+    )
+
+
+def on_contact_identified(event: Event) -> None:
+    """``contact.identified`` {person_id(s), tier: close|secondary, at}."""
+    services.facts_update(
+        actor=None,
+        person_ids=_ids(event.payload),
+        changes={"contact_tier": event.payload.get("tier", "close"), "contact_at": _at(event.payload, event)},
+    )
+
+
+def on_quarantine_started(event: Event) -> None:
+    """``quarantine.started`` {person_id(s), until}."""
+    until = _at(event.payload, event, "until")
+    services.facts_update(actor=None, person_ids=_ids(event.payload), changes={"quarantine_until": until})
+
+
+def on_quarantine_ended(event: Event) -> None:
+    """``quarantine.ended`` {person_id(s), at}: released; a contact's exposure is cleared with it."""
+    at = _at(event.payload, event)
+    services.facts_update(
+        actor=None,
+        person_ids=_ids(event.payload),
+        changes={"quarantine_until": None, "contact_cleared_at": at},
+    )
+
+
+def on_test_resulted(event: Event) -> None:
+    """``test.resulted`` {person_id(s), result: negative|positive, at} (the sampling time)."""
+    services.facts_update(
+        actor=None,
+        person_ids=_ids(event.payload),
+        changes={
+            "last_test_result": event.payload.get("result", ""),
+            "last_test_at": _at(event.payload, event),
+        },
+    )
+
+
+def on_symptom_reported(event: Event) -> None:
+    """``symptom.reported`` {person_id, fever: bool, at}."""
+    if event.payload.get("fever"):
+        services.facts_update(
+            actor=None, person_ids=_ids(event.payload), changes={"fever_at": _at(event.payload, event)}
+        )
+
+
+def on_dose_recorded(event: Event) -> None:
+    """``vaccination.dose`` {person_id, doses}."""
+    services.facts_update(
+        actor=None,
+        person_ids=_ids(event.payload),
+        changes={"vaccine_doses": int(event.payload.get("doses", 0))},
+    )
+
+
+def on_policy_or_level_changed(event: Event) -> None:
+    """A new response level or policy may select another rule set: recompute everyone."""
+    from epigrid.healthcode import engine
+
+    engine.recompute()
+
+
+HANDLERS = {
+    "case.confirmed": on_case_confirmed,
+    "case.recovered": on_case_recovered,
+    "contact.identified": on_contact_identified,
+    "quarantine.started": on_quarantine_started,
+    "quarantine.ended": on_quarantine_ended,
+    "test.resulted": on_test_resulted,
+    "symptom.reported": on_symptom_reported,
+    "vaccination.dose": on_dose_recorded,
+    "response_level.changed": on_policy_or_level_changed,
+}
