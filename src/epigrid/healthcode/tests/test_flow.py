@@ -326,3 +326,15 @@ def test_check_in_hook_is_silent_outside_risk_areas(person_a, jurisdiction):
 def test_default_sets_are_seeded_and_active(db):
     names = set(RuleSet.objects.filter(is_active=True).values_list("name", flat=True))
     assert names == {s["name"] for s in default_rule_sets()}
+
+
+def test_recompute_command(person_a):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    services.facts_update(actor=None, person_ids=[person_a.pk], changes={"fever_at": timezone.now()}, recompute=False)
+    out = StringIO()
+    call_command("recompute_health_codes", stdout=out)
+    assert "changed 1" in out.getvalue()
+    assert colour(person_a) == "yellow"
