@@ -85,8 +85,18 @@ Step = Callable[[DemoContext], None]
 STEPS: list[tuple[str, Step]] = []
 
 
-def demo_step(name: str) -> Callable[[Step], Step]:
-    """Register ``func`` as a load step; steps run in registration order. Re-registering replaces."""
+# Steps that commit as they go (each service call its own transaction) instead of as one transaction.
+OWN_TRANSACTIONS: set[str] = set()
+
+
+def demo_step(name: str, *, own_transactions: bool = False) -> Callable[[Step], Step]:
+    """Register ``func`` as a load step; steps run in registration order. Re-registering replaces.
+
+    ``own_transactions``: the step is many audited service calls (thousands of venues, say); wrapping them
+    in one transaction would make PostgreSQL keep every version of the audit head row until the end.
+    """
+    if own_transactions:
+        OWN_TRANSACTIONS.add(name)
 
     def register(func: Step) -> Step:
         for i, (existing, _f) in enumerate(STEPS):
@@ -210,8 +220,11 @@ def load_plan(plan: DistrictPlan, *, progress: bool = False) -> DemoContext:
     ctx = DemoContext(plan=plan, progress=progress)
     for name, step in STEPS:
         started = time.perf_counter()
-        with transaction.atomic():
+        if name in OWN_TRANSACTIONS:
             step(ctx)
+        else:
+            with transaction.atomic():
+                step(ctx)
         if progress:
             tqdm.write(f"  {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
     with transaction.atomic():

@@ -34,7 +34,7 @@ from epigrid.simulation.venues import plan_venues
 APPROVAL_NOTE = "演示数据"
 
 
-@demo_step("venues")
+@demo_step("venues", own_transactions=True)
 def load_venues(ctx: DemoContext) -> None:
     plans = plan_venues(ctx.plan, ctx.rng("venues"))
     admin, community, operator = ctx.users["admin"], ctx.users["community"], ctx.users["venue"]
