@@ -52,6 +52,9 @@ class Perm:
     HEALTHCODE_VERIFY = "healthcode.verify"  # check a personal code at a door
     HEALTHCODE_OVERRIDE = "healthcode.override"  # set a colour by hand, answer appeals
     RISK_AREA_EDIT = "riskarea.edit"
+    TESTING_SAMPLE = "testing.sample"  # register tubes and specimens, seal, pack boxes
+    TESTING_LAB = "testing.lab"  # receive boxes, report results
+    TESTING_VIEW = "testing.view"  # tubes, results and coverage in scope
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,24 @@ _VENUE_NAV = "places:venue_list"  # venue.view or venue.apply
 _OCCUPANCY_NAV = "checkins:occupancy"  # checkin.view
 _VISITS_NAV = "checkins:visit_list"  # checkin.record and venue.apply (not door scanners)
 _LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV)
+# Health code pages: the door check (healthcode.verify), colours in scope (healthcode.view), appeals
+# (healthcode.override), risk areas (any staff; riskarea.edit edits) and the colour rules (policy.edit edits).
+_VERIFY_NAV = "healthcode:verify"
+_CODES_NAV = "healthcode:code_list"
+_APPEALS_NAV = "healthcode:appeals"
+_RISK_NAV = "healthcode:risk_areas"
+_RULES_NAV = "healthcode:rule_sets"
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
 _DOOR = frozenset({Perm.HEALTHCODE_VERIFY})
 _CODES = frozenset({Perm.HEALTHCODE_VIEW, Perm.HEALTHCODE_VERIFY})
-_LOCAL = _READ_PEOPLE | _VENUES | _CODES | {Perm.PERSON_EDIT, Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}
+_LOCAL = _READ_PEOPLE | _VENUES | _CODES | {
+    Perm.PERSON_EDIT,
+    Perm.VENUE_APPLY,
+    Perm.CHECKIN_RECORD,
+    Perm.TESTING_VIEW,
+}
 
 ROLE_SPECS: dict[str, RoleSpec] = {
     spec.role.value: spec
@@ -94,14 +109,33 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.VENUE_APPROVE,
                 Perm.HEALTHCODE_OVERRIDE,
                 Perm.RISK_AREA_EDIT,
+                Perm.TESTING_VIEW,
             }
             | _CODES,
-            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, "core:audit_list", "core:policy_list"),
+            nav=(
+                *_STAFF_NAV,
+                _VENUE_NAV,
+                _OCCUPANCY_NAV,
+                _CODES_NAV,
+                _APPEALS_NAV,
+                _RISK_NAV,
+                _RULES_NAV,
+                "core:audit_list",
+                "core:policy_list",
+            ),
         ),
         RoleSpec(
             Role.COMMANDER,
-            _READ_PEOPLE | _VENUES | _CODES | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT},
-            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, "core:policy_list"),
+            _READ_PEOPLE | _VENUES | _CODES | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW},
+            nav=(
+                *_STAFF_NAV,
+                _VENUE_NAV,
+                _OCCUPANCY_NAV,
+                _CODES_NAV,
+                _RISK_NAV,
+                _RULES_NAV,
+                "core:policy_list",
+            ),
         ),
         RoleSpec(
             Role.EPIDEMIOLOGIST,
@@ -109,19 +143,27 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             | _REVEAL
             | _VENUES
             | _CODES
-            | {Perm.PERSON_EDIT, Perm.HEALTHCODE_OVERRIDE, Perm.RISK_AREA_EDIT},
-            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV),
+            | {Perm.PERSON_EDIT, Perm.HEALTHCODE_OVERRIDE, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW},
+            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _CODES_NAV, _APPEALS_NAV, _RISK_NAV),
         ),
-        RoleSpec(Role.SAMPLER, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
-        RoleSpec(Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
-        RoleSpec(Role.VACCINATOR, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=_STAFF_NAV),
-        RoleSpec(Role.QUARANTINE_MANAGER, _READ_PEOPLE | _REVEAL | _CODES, nav=_STAFF_NAV),
-        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=_LOCAL_NAV),
-        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=_LOCAL_NAV),
+        RoleSpec(
+            Role.SAMPLER, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE}, nav=(*_STAFF_NAV, _VERIFY_NAV)
+        ),
+        RoleSpec(
+            Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW, Perm.TESTING_LAB}), nav=("core:home", "core:orgunit_map")
+        ),
+        RoleSpec(Role.VACCINATOR, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=(*_STAFF_NAV, _VERIFY_NAV)),
+        RoleSpec(
+            Role.QUARANTINE_MANAGER,
+            _READ_PEOPLE | _REVEAL | _CODES,
+            nav=(*_STAFF_NAV, _CODES_NAV, _VERIFY_NAV),
+        ),
+        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV)),
+        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV)),
         RoleSpec(
             Role.COMMUNITY_OFFICER,
             _LOCAL | _REVEAL | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE},
-            nav=_LOCAL_NAV,
+            nav=(*_LOCAL_NAV, _CODES_NAV, _APPEALS_NAV, _VERIFY_NAV),
         ),
         RoleSpec(
             Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")
@@ -132,11 +174,13 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         RoleSpec(
             Role.VENUE_OPERATOR,
             frozenset({Perm.VENUE_APPLY, Perm.CHECKIN_RECORD}) | _DOOR,
-            nav=("core:home", _VENUE_NAV, _VISITS_NAV),
+            nav=("core:home", _VENUE_NAV, _VISITS_NAV, _VERIFY_NAV),
         ),
         # A door scanner's account: checks people in at its one venue (checkins.services), nothing else.
-        RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}) | _DOOR, nav=("core:home",)),
-        RoleSpec(Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "core:my_record")),
+        RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}) | _DOOR, nav=("core:home", _VERIFY_NAV)),
+        RoleSpec(
+            Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "healthcode:my_code", "core:my_record")
+        ),
     )
 }
 

@@ -12,7 +12,15 @@ from epigrid.core.health import CodeColour
 from epigrid.core.models import User
 from epigrid.core.roles import Perm, has_perm
 from epigrid.core.scope import scoped
-from epigrid.healthcode.models import Appeal, HealthCode, HealthCodeChange, Override, RiskArea, RuleSet
+from epigrid.healthcode.models import (
+    Appeal,
+    HealthCode,
+    HealthCodeChange,
+    Override,
+    PersonFacts,
+    RiskArea,
+    RuleSet,
+)
 
 
 def colours_lookup(person_ids: Iterable[int]) -> dict[int, CodeColour]:
@@ -86,3 +94,32 @@ def override_list(*, actor: User, active_only: bool = True) -> QuerySet[Override
 
 def rule_sets() -> QuerySet[RuleSet]:
     return RuleSet.objects.select_related("policy", "policy__disease").order_by("-is_active", "-created_at")
+
+
+# --- read-only additions for the pages ---------------------------------------------------------------
+
+
+def person_facts_get(*, actor: User, person_id: int) -> PersonFacts | None:
+    """What the health code knows about one person in the actor's scope (None: nothing recorded)."""
+    if not has_perm(actor, Perm.HEALTHCODE_VIEW):
+        return None
+    return scoped(PersonFacts.objects.all(), actor).filter(person_id=person_id).first()
+
+
+def risk_areas_ended(*, limit: int = 100) -> QuerySet[RiskArea]:
+    """Areas that have ended, newest first: public information like the areas in force."""
+    return RiskArea.objects.filter(ended_at__isnull=False).order_by("-ended_at", "-pk")[:limit]
+
+
+def risk_areas_upcoming() -> QuerySet[RiskArea]:
+    """Areas designated with a start still in the future (not yet in force)."""
+    return RiskArea.objects.filter(effective_from__gt=timezone.now(), ended_at__isnull=True).order_by(
+        "effective_from", "pk"
+    )
+
+
+def rule_set_get(*, pk: int) -> RuleSet:
+    rule_set = rule_sets().filter(pk=pk).first()
+    if rule_set is None:
+        raise Http404
+    return rule_set
