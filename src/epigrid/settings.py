@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "epigrid.places",
     "epigrid.checkins",
     "epigrid.healthcode",
+    "epigrid.testing",
     "epigrid.simulation",
 ]
 

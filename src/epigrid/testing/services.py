@@ -1,0 +1,355 @@
+"""Writes of nucleic-acid testing: tubes and specimens, sealing, boxes, lab results, recall.
+
+Results propagate to every specimen of the tube and, as ``test.resulted`` events, to the health code; a
+positive pool recalls its members for a single-tube re-test (``testing.recall``, which the grid tasks and
+the resident portal consume), and a positive single tube publishes ``specimen.positive`` for the case module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from epigrid.core import events
+from epigrid.core.audit import audit_record
+from epigrid.core.errors import Conflict, DomainError, Forbidden
+from epigrid.core.models import Person, User
+from epigrid.core.roles import Perm, has_perm
+from epigrid.core.selectors import district_code, general_rule
+from epigrid.core.services import PersonInput, person_find_or_register
+from epigrid.testing.models import (
+    POOL_SIZES,
+    Box,
+    Recall,
+    SamplingPoint,
+    Specimen,
+    TestingRound,
+    Tube,
+    TubeResult,
+    TubeStatus,
+)
+
+
+def _require(actor: User | None, perm: str) -> None:
+    if actor is not None and not has_perm(actor, perm):
+        raise Forbidden(_("Your role may not do this."))
+
+
+# --- sampling -------------------------------------------------------------------------------------
+
+
+def tube_register(
+    *,
+    actor: User,
+    barcode: str,
+    pool_size: int,
+    sampling_point: SamplingPoint | None = None,
+    testing_round: TestingRound | None = None,
+) -> Tube:
+    """A pre-barcoded tube is scanned at the station: it opens for ``pool_size`` swabs."""
+    _require(actor, Perm.TESTING_SAMPLE)
+    barcode = (barcode or "").strip()
+    if not barcode or len(barcode) > 40 or not barcode.replace("-", "").isalnum():
+        raise DomainError(_("A tube barcode is 1 to 40 letters, digits or dashes."), field="barcode")
+    if pool_size not in POOL_SIZES:
+        raise DomainError(_("A tube holds 1, 5, 10 or 20 swabs."), field="pool_size")
+    org_code = sampling_point.org_code if sampling_point else (actor.org_code or district_code())
+    try:
+        with transaction.atomic():
+            tube = Tube.objects.create(
+                barcode=barcode,
+                pool_size=pool_size,
+                sampling_point=sampling_point,
+                testing_round=testing_round,
+                org_code=org_code,
+                sampler=actor,
+            )
+            audit_record(actor=actor, action="tube.register", obj=tube)
+    except IntegrityError:
+        raise Conflict(_("Tube %(b)s is registered already; use a new tube.") % {"b": barcode}) from None
+    return tube
+
+
+@dataclass
+class SpecimenResult:
+    specimen: Specimen
+    created: bool
+    sealed: bool
+
+
+def specimen_add(
+    *,
+    actor: User,
+    tube: Tube,
+    client_id: uuid.UUID | str,
+    person: Person | None = None,
+    person_data: PersonInput | None = None,
+    method: str = "typed",
+) -> SpecimenResult:
+    """Add one person's swab to an open tube; the tube seals itself when full. Idempotent on ``client_id``."""
+    _require(actor, Perm.TESTING_SAMPLE)
+    try:
+        client_id = client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
+    except ValueError:
+        raise DomainError(_("client_id must be a UUID."), field="client_id") from None
+    existing = Specimen.objects.filter(client_id=client_id).select_related("tube").first()
+    if existing is not None:
+        if existing.tube_id != tube.pk:
+            raise Conflict(_("This client_id was already used for another tube."))
+        return SpecimenResult(existing, False, existing.tube.status != TubeStatus.OPEN)
+    if person is None:
+        if person_data is None:
+            raise DomainError(_("Name the person or scan their code."), field="person")
+        person, _created = person_find_or_register(actor=actor, data=person_data)
+    with transaction.atomic():
+        tube = Tube.objects.select_for_update().get(pk=tube.pk)
+        if tube.status != TubeStatus.OPEN:
+            raise Conflict(_("Tube %(b)s is sealed; start a new tube.") % {"b": tube.barcode})
+        count = tube.specimens.count()
+        if count >= tube.pool_size:
+            raise Conflict(
+                _("Tube %(b)s is full (%(n)d of %(n)d).") % {"b": tube.barcode, "n": tube.pool_size}
+            )
+        if tube.specimens.filter(person=person).exists():
+            raise Conflict(_("%(name)s is in this tube already.") % {"name": person.name_masked})
+        specimen = Specimen.objects.create(
+            tube=tube,
+            person=person,
+            org_code=person.org_code,
+            client_id=client_id,
+            sampled_at=timezone.now(),
+            sampler=actor,
+            method=method,
+        )
+        sealed = count + 1 >= tube.pool_size
+        if sealed:
+            _seal(tube, actor)
+    return SpecimenResult(specimen, True, sealed)
+
+
+def _seal(tube: Tube, actor: User | None) -> None:
+    tube.status, tube.sealed_at = TubeStatus.SEALED, timezone.now()
+    tube.save(update_fields=["status", "sealed_at"])
+    audit_record(actor=actor, action="tube.seal", obj=tube, detail={"specimens": tube.specimens.count()})
+
+
+def tube_seal(*, actor: User, tube: Tube) -> Tube:
+    """Seal a tube before it is full (end of the queue). Sealing twice is harmless."""
+    _require(actor, Perm.TESTING_SAMPLE)
+    with transaction.atomic():
+        tube = Tube.objects.select_for_update().get(pk=tube.pk)
+        if tube.status != TubeStatus.OPEN:
+            return tube
+        if not tube.specimens.exists():
+            raise Conflict(_("Tube %(b)s is empty; there is nothing to seal.") % {"b": tube.barcode})
+        _seal(tube, actor)
+    return tube
+
+
+# --- transport ------------------------------------------------------------------------------------
+
+
+def box_pack(*, actor: User, code: str, barcodes: list[str], courier: str = "") -> Box:
+    """Sealed tubes go into a box handed over to transport (handover record: who, when, how many)."""
+    _require(actor, Perm.TESTING_SAMPLE)
+    tubes = list(Tube.objects.filter(barcode__in=barcodes))
+    found = {t.barcode for t in tubes}
+    unknown = sorted(set(barcodes) - found)
+    if unknown:
+        raise DomainError(_("Unknown tubes: %(b)s.") % {"b": ", ".join(unknown)}, field="barcodes")
+    not_sealed = sorted(t.barcode for t in tubes if t.status != TubeStatus.SEALED or t.box_id)
+    if not_sealed:
+        raise Conflict(
+            _("These tubes are not sealed or are boxed already: %(b)s.") % {"b": ", ".join(not_sealed)}
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            box = Box.objects.create(
+                code=code.strip(),
+                org_code=actor.org_code or district_code(),
+                packed_by=actor,
+                packed_at=now,
+                courier=courier.strip()[:60],
+                handed_over_at=now,
+            )
+            Tube.objects.filter(pk__in=[t.pk for t in tubes]).update(box=box)
+            audit_record(
+                actor=actor, action="box.pack", obj=box, detail={"tubes": len(tubes), "courier": courier}
+            )
+    except IntegrityError:
+        raise Conflict(_("Box %(c)s exists already.") % {"c": code}) from None
+    return box
+
+
+def box_receive(*, actor: User, box: Box, scanned: list[str]) -> Box:
+    """The lab scans the box's tubes on arrival; missing and extra tubes are flagged."""
+    _require(actor, Perm.TESTING_LAB)
+    if box.received_at is not None:
+        raise Conflict(_("Box %(c)s was received already.") % {"c": box.code})
+    packed = set(box.tubes.values_list("barcode", flat=True))
+    scanned_set = {b.strip() for b in scanned if b.strip()}
+    now = timezone.now()
+    with transaction.atomic():
+        box.received_by, box.received_at = actor, now
+        box.missing, box.extra = sorted(packed - scanned_set), sorted(scanned_set - packed)
+        box.save(update_fields=["received_by", "received_at", "missing", "extra"])
+        box.tubes.filter(barcode__in=scanned_set, status=TubeStatus.SEALED).update(
+            status=TubeStatus.RECEIVED, received_at=now
+        )
+        audit_record(
+            actor=actor, action="box.receive", obj=box, detail={"missing": box.missing, "extra": box.extra}
+        )
+        if box.missing or box.extra:
+            events.publish(
+                "box.discrepancy",
+                payload={"box": box.code, "missing": box.missing, "extra": box.extra},
+                org_code=box.org_code,
+            )
+    return box
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RowOutcome:
+    row: int
+    tube: str
+    ok: bool
+    outcome: str  # recorded | unchanged | error
+    detail: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def results_submit(*, actor: User, rows: list[dict[str, Any]]) -> list[RowOutcome]:
+    """Record lab results, one per tube. Each row stands alone: a bad row says why, good rows are kept."""
+    _require(actor, Perm.TESTING_LAB)
+    outcomes = []
+    for number, row in enumerate(rows, start=1):
+        barcode = str(row.get("tube", "")).strip()
+        try:
+            with transaction.atomic():
+                outcomes.append(_record_result(actor, number, barcode, row))
+        except DomainError as err:
+            outcomes.append(RowOutcome(number, barcode, False, "error", err.message))
+    return outcomes
+
+
+def _record_result(actor: User, number: int, barcode: str, row: dict[str, Any]) -> RowOutcome:
+    result = str(row.get("result", "")).strip().lower()
+    if result not in (TubeResult.NEGATIVE, TubeResult.POSITIVE, TubeResult.INVALID):
+        raise DomainError(_("result must be negative, positive or invalid."))
+    tested_at = row.get("tested_at")
+    if isinstance(tested_at, str):
+        tested_at = parse_datetime(tested_at)
+        if tested_at is None:
+            raise DomainError(_("tested_at is not a date and time."))
+    tested_at = tested_at or timezone.now()
+    if timezone.is_naive(tested_at):
+        tested_at = timezone.make_aware(tested_at)
+    tube = Tube.objects.select_for_update().filter(barcode=barcode).first()
+    if tube is None:
+        raise DomainError(_("Unknown tube %(b)s.") % {"b": barcode or "?"})
+    if tube.status == TubeStatus.OPEN:
+        raise DomainError(_("Tube %(b)s is not sealed yet.") % {"b": barcode})
+    if tube.result:
+        if tube.result == result:
+            return RowOutcome(number, barcode, True, "unchanged")
+        raise DomainError(
+            _(
+                "Tube %(b)s already has the result %(r)s; a different result needs a re-test, not a correction."
+            )
+            % {"b": barcode, "r": tube.result}
+        )
+    notes = []
+    now = timezone.now()
+    if tube.status == TubeStatus.SEALED:
+        notes.append(_("The tube's receipt at the lab was never scanned; it is recorded as received now."))
+        tube.received_at = now
+    tube.status, tube.result, tube.tested_at, tube.resulted_at, tube.resulted_by = (
+        TubeStatus.RESULTED,
+        result,
+        tested_at,
+        now,
+        actor,
+    )
+    tube.save(update_fields=["status", "result", "tested_at", "resulted_at", "resulted_by", "received_at"])
+    audit_record(actor=actor, action="tube.result", obj=tube, detail={"result": result})
+    _propagate(tube)
+    return RowOutcome(number, barcode, True, "recorded", notes=notes)
+
+
+def _propagate(tube: Tube) -> None:
+    """Every member takes the tube's result; a positive or invalid pool recalls its members."""
+    members = list(tube.specimens.values_list("person_id", "org_code", "sampled_at"))
+    person_ids = [m[0] for m in members]
+    sampled_at = min((m[2] for m in members), default=tube.sealed_at)
+    if tube.pool_size == 1:
+        _resolve_recalls(person_ids, tube)
+    if tube.result in (TubeResult.NEGATIVE, TubeResult.POSITIVE):
+        events.publish(
+            "test.resulted",
+            payload={
+                "person_ids": person_ids,
+                "result": tube.result,
+                "at": sampled_at.isoformat(),
+                "tube": tube.barcode,
+                "pool_size": tube.pool_size,
+            },
+            org_code=tube.org_code,
+        )
+    if tube.result == TubeResult.POSITIVE and tube.pool_size == 1:
+        specimen = tube.specimens.get()
+        events.publish(
+            "specimen.positive",
+            payload={
+                "person_id": specimen.person_id,
+                "specimen_id": specimen.pk,
+                "tube": tube.barcode,
+                "sampled_at": specimen.sampled_at.isoformat(),
+            },
+            org_code=specimen.org_code,
+        )
+    elif tube.result in (TubeResult.POSITIVE, TubeResult.INVALID):
+        _recall(tube, members)
+
+
+def _recall(tube: Tube, members: list[tuple]) -> None:
+    now = timezone.now()
+    due = now + dt.timedelta(hours=int(general_rule("testing_recall_hours", 12)))
+    Recall.objects.bulk_create(
+        [
+            Recall(person_id=pid, org_code=org, tube=tube, reason=tube.result, due_at=due, created_at=now)
+            for pid, org, _at in members
+        ]
+    )
+    by_grid: dict[str, list[int]] = {}
+    for pid, org, _at in members:
+        by_grid.setdefault(org, []).append(pid)
+    for org, ids in by_grid.items():
+        # One event per grid: the grid module turns it into a task for that grid's workers.
+        events.publish(
+            "testing.recall",
+            payload={
+                "person_ids": ids,
+                "tube": tube.barcode,
+                "reason": tube.result,
+                "due_at": due.isoformat(),
+            },
+            org_code=org,
+        )
+
+
+def _resolve_recalls(person_ids: list[int], tube: Tube) -> None:
+    """A single-tube result answers the person's open recalls."""
+    Recall.objects.filter(person_id__in=person_ids, resolved_at__isnull=True).exclude(tube=tube).update(
+        resolved_at=timezone.now(), resolution=tube.result
+    )
