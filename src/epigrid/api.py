@@ -11,8 +11,8 @@ from epigrid.core.api import router as core_router
 from epigrid.core.apiauth import BearerOrSession
 from epigrid.core.errors import DomainError
 from epigrid.healthcode.api import router as healthcode_router
-from epigrid.testing.api import router as testing_router
 from epigrid.places.api import router as places_router
+from epigrid.testing.api import router as testing_router
 
 api = NinjaAPI(
     title="EpiGrid API",
