@@ -74,3 +74,69 @@ def recall_list(*, actor: User, open_only: bool = True) -> QuerySet[Recall]:
     if open_only:
         qs = qs.filter(resolved_at__isnull=True)
     return qs.order_by("due_at")
+
+
+def recent_positivity(*, days: int = 7) -> tuple[float, int]:
+    """Estimated per-person positivity from recent tube results, and how many persons it rests on.
+
+    A pool of k with rate r of positive tubes implies p = 1 - (1 - r)^(1/k); pool sizes are weighted by the
+    persons they hold."""
+    import datetime as dt
+
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    since = timezone.now() - dt.timedelta(days=days)
+    stats = (
+        Tube.objects.filter(resulted_at__gte=since, result__in=[TubeResult.NEGATIVE, TubeResult.POSITIVE])
+        .values("pool_size")
+        .annotate(n=Count("id"), x=Count("id", filter=Q(result=TubeResult.POSITIVE)))
+    )
+    weighted, persons = 0.0, 0
+    for row in stats:
+        k, n, x = row["pool_size"], row["n"], row["x"]
+        rate = x / n
+        p = 1 - (1 - rate) ** (1 / k) if rate < 1 else 1.0
+        weighted += p * n * k
+        persons += n * k
+    return (weighted / persons if persons else 0.0), persons
+
+
+def dorfman_tests_per_person(p: float, k: int) -> float:
+    """Expected tests per person with pools of k (Dorfman): 1/k + 1 - (1-p)^k; a single tube is 1."""
+    return 1.0 if k == 1 else 1 / k + 1 - (1 - p) ** k
+
+
+def recommend_pool_size(p: float) -> int:
+    """The allowed pool size with the fewest expected tests per person at positivity ``p``."""
+    from epigrid.testing.models import POOL_SIZES
+
+    return min(POOL_SIZES, key=lambda k: (dorfman_tests_per_person(p, k), -k))
+
+
+def round_coverage(*, actor: User, testing_round) -> dict:
+    """Sampled and not yet sampled residents of a round's area on its day (scoped), with turnaround times."""
+    from epigrid.core.models import Person
+
+    people = scoped(Person.objects.filter(org_code__startswith=testing_round.org_code), actor)
+    day_specimens = Specimen.objects.filter(
+        person__in=people, sampled_at__date=testing_round.day
+    ).select_related("tube")
+    sampled_ids = set(day_specimens.values_list("person_id", flat=True))
+    turnaround = sorted(
+        (s.tube.resulted_at - s.sampled_at).total_seconds() / 3600
+        for s in day_specimens
+        if s.tube.resulted_at
+    )
+    pick = (
+        (lambda q: turnaround[min(len(turnaround) - 1, int(q * (len(turnaround) - 1)))])
+        if turnaround
+        else (lambda q: None)
+    )
+    return {
+        "target": people.count(),
+        "sampled": len(sampled_ids),
+        "not_sampled": people.exclude(pk__in=sampled_ids).order_by("org_code", "name"),
+        "turnaround_hours_p50": pick(0.5),
+        "turnaround_hours_p90": pick(0.9),
+    }

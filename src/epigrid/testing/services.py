@@ -353,3 +353,119 @@ def _resolve_recalls(person_ids: list[int], tube: Tube) -> None:
     Recall.objects.filter(person_id__in=person_ids, resolved_at__isnull=True).exclude(tube=tube).update(
         resolved_at=timezone.now(), resolution=tube.result
     )
+
+
+# --- lab sheets -----------------------------------------------------------------------------------
+
+DEFAULT_MAPPING = {"tube": "tube", "result": "result", "tested_at": "tested_at"}
+RESULT_WORDS = {
+    "阴性": "negative",
+    "阳性": "positive",
+    "无效": "invalid",
+    "neg": "negative",
+    "pos": "positive",
+}
+
+
+def read_sheet(*, filename: str, content: bytes) -> list[dict[str, Any]]:
+    """The rows of an uploaded lab sheet (CSV in UTF-8 or GBK, or .xlsx) as dicts keyed by the header row."""
+    import csv
+    import io
+
+    if filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        except Exception:
+            raise DomainError(_("The file is not a readable Excel workbook (.xlsx).")) from None
+        rows = list(sheet.iter_rows(values_only=True))
+        if not rows:
+            return []
+        header = [str(h).strip() if h is not None else "" for h in rows[0]]
+        return [dict(zip(header, row, strict=False)) for row in rows[1:]]
+    for encoding in ("utf-8-sig", "gbk"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DomainError(_("The file is neither UTF-8 nor GBK text."))
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def results_import(
+    *, actor: User, rows: list[dict[str, Any]], mapping: dict[str, str] | None = None
+) -> list[RowOutcome]:
+    """A lab sheet with its own column names: ``mapping`` says which column holds tube, result and time.
+
+    Outcomes carry the sheet's row numbers (the header is row 1)."""
+    mapping = {**DEFAULT_MAPPING, **(mapping or {})}
+    if rows and mapping["tube"] not in rows[0]:
+        raise DomainError(
+            _("The sheet has no column %(c)s; map the tube column.") % {"c": mapping["tube"]}, field="mapping"
+        )
+    normalised = []
+    for row in rows:
+        result = str(row.get(mapping["result"], "") or "").strip()
+        normalised.append(
+            {
+                "tube": str(row.get(mapping["tube"], "") or "").strip(),
+                "result": RESULT_WORDS.get(result.lower(), RESULT_WORDS.get(result, result)),
+                "tested_at": row.get(mapping["tested_at"]) or None,
+            }
+        )
+    outcomes = results_submit(actor=actor, rows=normalised)
+    for outcome in outcomes:
+        outcome.row += 1
+    return outcomes
+
+
+# --- sampling points and rounds ---------------------------------------------------------------------
+
+
+def sampling_point_create(
+    *,
+    actor: User,
+    name: str,
+    kind: str,
+    grid: Any,
+    address: str = "",
+    lat: float | None = None,
+    lng: float | None = None,
+    opening_hours: str = "",
+) -> SamplingPoint:
+    _require(actor, Perm.TESTING_VIEW)
+    if not name.strip():
+        raise DomainError(_("The sampling point needs a name."), field="name")
+    with transaction.atomic():
+        point = SamplingPoint.objects.create(
+            name=name.strip()[:120],
+            kind=kind,
+            grid=grid,
+            org_code=grid.code,
+            address=address[:200],
+            lat=lat,
+            lng=lng,
+            opening_hours=opening_hours[:100],
+        )
+        audit_record(actor=actor, action="samplingpoint.create", obj=point)
+    return point
+
+
+def testing_round_create(*, actor: User, name: str, area: Any, day: dt.date) -> TestingRound:
+    """A campaign over an area (a street, a community...) on one day; its target is the area's residents."""
+    _require(actor, Perm.TESTING_VIEW)
+    target = Person.objects.filter(org_code__startswith=area.code).count()
+    with transaction.atomic():
+        testing_round = TestingRound.objects.create(
+            name=name.strip()[:120] or str(day),
+            area=area,
+            org_code=area.code,
+            day=day,
+            target_population=target,
+            created_by=actor,
+        )
+        audit_record(actor=actor, action="testinground.create", obj=testing_round, detail={"target": target})
+    return testing_round
