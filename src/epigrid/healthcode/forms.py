@@ -129,9 +129,9 @@ class AppealDecideForm(forms.Form):
 
 
 class RiskAreaForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=120)
-    level = forms.ChoiceField(label=_("Level"), choices=RiskLevel.choices, initial=RiskLevel.MEDIUM)
-    kind = forms.ChoiceField(label=_("Kind"), choices=AreaKind.choices, widget=forms.RadioSelect)
+    name = forms.CharField(label=_("Area name"), max_length=120)
+    level = forms.ChoiceField(label=_("Risk level"), choices=RiskLevel.choices, initial=RiskLevel.MEDIUM)
+    kind = forms.ChoiceField(label=_("Kind of area"), choices=AreaKind.choices, widget=forms.RadioSelect)
     org_unit_code = forms.CharField(label=_("Org unit code"), max_length=15, required=False)
     region_code = forms.CharField(
         label=_("Region code"),
@@ -226,7 +226,7 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
 
 
 class RuleSetForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Rule set name"), max_length=100)
     policy = forms.TypedChoiceField(label=_("Policy version"), coerce=int)
     response_levels = forms.MultipleChoiceField(
         label=_("Response levels"), choices=ResponseLevel.choices, widget=forms.CheckboxSelectMultiple
