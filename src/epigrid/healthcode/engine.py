@@ -3,26 +3,35 @@
 Both paths load facts as columns, evaluate the active rule set vectorised (``rules.evaluate_columns``),
 apply active overrides, and write only what changed: the ``HealthCode`` row and one ``HealthCodeChange``
 per person whose colour changed, with an event for each change.
+
+Speed (``epigrid bench healthcode``): the work per person is kept in numpy and in the database's C code.
+On SQLite the facts are read as raw text and their times parsed by numpy (Django's per-value datetime
+converters cost ~2 µs each, and a person has nine time facts); the outcome of each person is compared with
+their current code as integers, so only people whose colour or rule changed reach any Python loop; and the
+writes are one prepared statement each through ``executemany`` (``bulk_update``'s ``CASE WHEN`` statements
+took ~2.5 s for 1,000 rows, ``bulk_create`` ~80 µs a row) plus one ``bulk_create`` of the events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from epigrid.core import events
-from epigrid.core.models import Person
+from epigrid.core.models import Event, Person
 from epigrid.core.selectors import response_level_current
 from epigrid.healthcode import rules
 from epigrid.healthcode.models import HealthCode, HealthCodeChange, Override, PersonFacts, RuleSet
 
 BATCH = 20_000
 _FIELDS = ("person_id", "org_code", *rules.ALL_FACTS)
+_NO_CODE, _OTHER = -2, -3  # current-code keys that no outcome slot equals
 
 
 @dataclass
@@ -42,20 +51,106 @@ def active_rule_set(level: str | None = None) -> RuleSet | None:
     return candidates.first()
 
 
+# --- facts as columns -------------------------------------------------------------------------------
+
+
 def _columns(rows: Sequence[tuple]) -> dict[str, np.ndarray]:
-    """Facts rows (in ``_FIELDS`` order) as typed numpy columns."""
+    """Facts rows (in ``_FIELDS`` order, times as datetimes) as typed numpy columns."""
     cols: dict[str, np.ndarray] = {}
     transposed = list(zip(*rows, strict=True)) if rows else [() for _ in _FIELDS]
     for name, values in zip(_FIELDS, transposed, strict=True):
         if name in rules.TIME_FACTS:
             cols[name] = np.array([v.timestamp() if v is not None else np.nan for v in values], dtype=float)
-        elif name in rules.TEXT_FACTS or name in ("org_code",):
-            cols[name] = np.array([v or "" for v in values], dtype=str) if values else np.array([], dtype=str)
-        elif name == "person_id":
-            cols[name] = np.array(values, dtype=np.int64)
         else:
-            cols[name] = np.array(values, dtype=float)
+            cols[name] = _plain_column(name, values)
     return cols
+
+
+def _plain_column(name: str, values: Sequence) -> np.ndarray:
+    if name in rules.TEXT_FACTS or name == "org_code":
+        return np.array([v or "" for v in values], dtype=str) if values else np.array([], dtype=str)
+    if name == "person_id":
+        return np.array(values, dtype=np.int64)
+    return np.array(values, dtype=float)
+
+
+def _sqlite_times(values: Sequence[str | None]) -> np.ndarray:
+    """SQLite's stored datetimes (naive UTC text, ``YYYY-MM-DD HH:MM:SS[.ffffff]``) as float epoch seconds.
+
+    The same floats as ``datetime.timestamp()``: whole microseconds divided by 10**6, correctly rounded.
+    """
+    objects = np.array(values, dtype=object)
+    present = objects != None  # noqa: E711 - elementwise: numpy reads None as NaT far more slowly
+    seconds = np.full(len(objects), np.nan)
+    try:
+        stamps = objects[present].astype("datetime64[us]")
+    except ValueError:  # a value numpy does not read: let Django's parser have it
+        from django.utils.dateparse import parse_datetime
+
+        return np.array(
+            [np.nan if v is None else parse_datetime(v).replace(tzinfo=dt.UTC).timestamp() for v in values],
+            dtype=float,
+        )
+    seconds[present] = stamps.astype(np.int64) / 1e6
+    return seconds
+
+
+def _fast_path() -> bool:
+    # Raw text times are naive UTC on SQLite unless the database was given a time zone of its own.
+    return connection.vendor == "sqlite" and connection.timezone_name == "UTC"
+
+
+def _facts_columns(person_ids: list[int] | None) -> dict[str, np.ndarray]:
+    """The ``PersonFacts`` of ``person_ids`` (None: all), ordered by person, as columns."""
+    if not _fast_path():
+        facts = PersonFacts.objects.order_by("person_id")
+        if person_ids is not None:
+            facts = facts.filter(person_id__in=person_ids)
+        return _columns(list(facts.values_list(*_FIELDS)))
+    meta = PersonFacts._meta
+    quote = connection.ops.quote_name
+    selected = []
+    for name in _FIELDS:
+        column = quote(meta.get_field(name.removesuffix("_id") if name == "person_id" else name).column)
+        # As an expression the column has no declared type, so sqlite3 hands over the stored text as it is.
+        selected.append(f"CAST({column} AS TEXT)" if name in rules.TIME_FACTS else column)
+    sql = f"SELECT {', '.join(selected)} FROM {quote(meta.db_table)}"  # noqa: S608 - names from the model
+    params: list[int] = []
+    if person_ids is not None:
+        sql += f" WHERE {quote('person_id')} IN ({', '.join(['%s'] * len(person_ids))})"
+        params = list(person_ids)
+    sql += f" ORDER BY {quote('person_id')}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in _FIELDS]
+    return {
+        name: _sqlite_times(values) if name in rules.TIME_FACTS else _plain_column(name, values)
+        for name, values in zip(_FIELDS, transposed, strict=True)
+    }
+
+
+def _empty_columns(person_ids: Sequence[int], org_codes: Sequence[str]) -> dict[str, np.ndarray]:
+    """Columns of people about whom nothing is known."""
+    size = len(person_ids)
+    cols = {
+        "person_id": np.array(person_ids, dtype=np.int64),
+        "org_code": _plain_column("org_code", org_codes),
+    }
+    for name, empty in zip(rules.ALL_FACTS, _empty_facts(), strict=True):
+        if name in rules.TIME_FACTS:
+            cols[name] = np.full(size, np.nan)
+        elif name in rules.TEXT_FACTS:
+            cols[name] = np.full(size, "", dtype=str)
+        else:
+            cols[name] = np.full(size, float(empty))
+    return cols
+
+
+def _concat(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if not len(b["person_id"]):
+        return a
+    return {name: np.concatenate([a[name], b[name]]) for name in _FIELDS}
 
 
 def _overrides(person_ids: Iterable[int] | None, now: dt.datetime) -> dict[int, Override]:
@@ -66,6 +161,9 @@ def _overrides(person_ids: Iterable[int] | None, now: dt.datetime) -> dict[int, 
     for override in qs.order_by("created_at"):
         found[override.person_id] = override  # the newest wins
     return found
+
+
+# --- recompute --------------------------------------------------------------------------------------
 
 
 def recompute(
@@ -83,39 +181,36 @@ def recompute(
     if ids is not None and not ids:
         return result
     overrides = _overrides(ids, now)
+    outcomes = _Outcomes(rule_list)
     for chunk in _chunks(ids):
-        facts = PersonFacts.objects.order_by("person_id")
+        cols = _facts_columns(chunk)
         codes = HealthCode.objects.order_by("person_id")
         if chunk is not None:
-            facts, codes = facts.filter(person_id__in=chunk), codes.filter(person_id__in=chunk)
-        rows = list(facts.values_list(*_FIELDS))
-        current = {
-            pid: (colour, rule_id, org, since)
-            for pid, colour, rule_id, org, since in codes.values_list(
-                "person_id", "colour", "rule_id", "org_code", "since"
-            )
-        }
+            codes = codes.filter(person_id__in=chunk)
+        code_rows = list(codes.values_list("person_id", "colour", "rule_id", "org_code"))
         # People with a code but no facts any more are evaluated on empty facts; so is everyone else when
         # the rules give empty facts a colour (e.g. "no test within 72 hours" in an emergency).
-        known = {row[0] for row in rows}
-        rows += [(pid, cur[2], *_empty_facts()) for pid, cur in current.items() if pid not in known]
+        code_ids = np.array([r[0] for r in code_rows], dtype=np.int64)
+        with_facts = np.isin(code_ids, cols["person_id"])
+        orphans = [(r[0], r[3]) for r, has in zip(code_rows, with_facts.tolist(), strict=True) if not has]
+        cols = _concat(cols, _empty_columns([p for p, _o in orphans], [o for _p, o in orphans]))
         if chunk is None and default_outcome(rule_list).colour != "green":
-            known |= set(current)
-            people = Person.objects.order_by("pk").values_list("pk", "org_code")
-            rows += [
-                (pid, org, *_empty_facts())
-                for pid, org in people.iterator(chunk_size=10_000)
-                if pid not in known
-            ]
+            known = cols["person_id"]
+            people = list(
+                Person.objects.order_by("pk").values_list("pk", "org_code").iterator(chunk_size=10_000)
+            )
+            pks = np.array([p[0] for p in people], dtype=np.int64)
+            rest = np.flatnonzero(~np.isin(pks, known)).tolist()
+            cols = _concat(cols, _empty_columns([people[i][0] for i in rest], [people[i][1] for i in rest]))
         if chunk is not None:
-            rows += [
-                (pid, "", *_empty_facts())
-                for pid in chunk
-                if pid not in known and pid not in current and pid in overrides
-            ]
-        outcome_index = rules.evaluate_columns(rule_list, _columns(rows), now)
-        result.changed += _write(rows, outcome_index, rule_list, current, overrides, rule_set, now, result)
-        result.evaluated += len(rows)
+            seen = set(cols["person_id"].tolist())
+            rest = [pid for pid in chunk if pid not in seen and pid in overrides]
+            cols = _concat(cols, _empty_columns(rest, [""] * len(rest)))
+        outcome_index = rules.evaluate_columns(rule_list, cols, now)
+        result.changed += _write(
+            cols, outcome_index, outcomes, code_rows, code_ids, overrides, rule_set, now, result
+        )
+        result.evaluated += len(cols["person_id"])
     return result
 
 
@@ -140,13 +235,59 @@ def _chunks(ids: list[int] | None) -> Iterable[list[int] | None]:
         yield ids[start : start + BATCH]
 
 
-def _write(rows, outcome_index, rule_list, current, overrides, rule_set, now, result) -> int:
-    new_codes: list[HealthCode] = []
-    updated: list[HealthCode] = []
-    changes: list[HealthCodeChange] = []
-    for row, index in zip(rows, outcome_index, strict=True):
-        person_id, org_code = row[0], row[1]
-        override = overrides.get(person_id)
+class _Outcomes:
+    """The outcomes of a rule list as slots: rule ``i`` is slot ``i``, no match (green) the last slot.
+
+    A current code (colour, rule id) maps to the slot that would write exactly it, so "unchanged" is an
+    integer comparison; codes no slot would write (overrides, rules of another set) map to ``_OTHER``.
+    """
+
+    def __init__(self, rule_list: list[dict]) -> None:
+        self.slots = [
+            (rule["colour"], rule["id"], rule.get("reason", ""), rule.get("to_green", ""))
+            for rule in rule_list
+        ]
+        self.slots.append(("green", "", "", ""))
+        self.green = len(rule_list)
+        self.by_code: dict[tuple[str, str], int] = {}
+        for slot, (colour, rule_id, _reason, _to_green) in enumerate(self.slots):
+            self.by_code.setdefault((colour, rule_id), slot)
+        self.colours = np.array([rules.COLOURS.index(s[0]) for s in self.slots], dtype=np.int64)
+
+    def key(self, colour: str, rule_id: str) -> int:
+        return self.by_code.get((colour, rule_id), _OTHER)
+
+
+def _write(cols, outcome_index, outcomes, code_rows, code_ids, overrides, rule_set, now, result) -> int:
+    pids = cols["person_id"]
+    slots = np.where(outcome_index >= 0, outcome_index, outcomes.green).astype(np.int64)
+    # The current code of each person as a slot key; code_ids is sorted (ordered by person).
+    code_keys = np.array([outcomes.key(r[1], r[2]) for r in code_rows], dtype=np.int64)
+    pos = np.searchsorted(code_ids, pids)
+    found = pos < len(code_ids)
+    found[found] = code_ids[pos[found]] == pids[found]
+    current = np.full(len(pids), _NO_CODE, dtype=np.int64)
+    current[found] = code_keys[pos[found]]
+    overridden = np.isin(pids, np.fromiter(overrides, dtype=np.int64, count=len(overrides)))
+
+    counts = np.bincount(outcomes.colours[slots[~overridden]], minlength=len(rules.COLOURS))
+    for colour, count in zip(rules.COLOURS, counts.tolist(), strict=True):
+        result.by_colour[colour] += count
+    todo = np.flatnonzero((slots != current) | overridden)
+    if not len(todo):
+        return 0
+
+    at = connection.ops.adapt_datetimefield_value(now)
+    rule_set_id = rule_set.pk if rule_set is not None else None
+    new_codes: list[tuple] = []
+    recoloured: list[tuple] = []  # colour changed: since = now
+    reruled: list[tuple] = []  # same colour, another rule: since kept
+    changes: list[tuple] = []
+    by_colour = result.by_colour
+    org_codes, positions = cols["org_code"], pos
+    for i, pid, slot in zip(todo.tolist(), pids[todo].tolist(), slots[todo].tolist(), strict=True):
+        org_code = str(org_codes[i])
+        override = overrides.get(pid)
         if override is not None:
             colour, rule_id, reason, to_green = (
                 override.colour,
@@ -154,68 +295,118 @@ def _write(rows, outcome_index, rule_list, current, overrides, rule_set, now, re
                 override.reason,
                 "",
             )
-        elif index >= 0:
-            rule = rule_list[index]
-            colour, rule_id, reason, to_green = (
-                rule["colour"],
-                rule["id"],
-                rule.get("reason", ""),
-                rule.get("to_green", ""),
-            )
+            by_colour[colour] += 1
         else:
-            colour, rule_id, reason, to_green = "green", "", "", ""
-        result.by_colour[colour] += 1
-        before = current.get(person_id)
-        if before is not None and before[0] == colour and before[1] == rule_id:
+            colour, rule_id, reason, to_green = outcomes.slots[slot]
+        before = code_rows[positions[i]] if found[i] else None
+        if before is not None and before[1] == colour and before[2] == rule_id:
             continue
-        same_colour = before is not None and before[0] == colour
-        code = HealthCode(
-            person_id=person_id,
-            org_code=org_code or (before[2] if before else ""),
-            colour=colour,
-            rule_id=rule_id,
-            reason=reason[:200],
-            to_green=to_green[:200],
-            since=before[3] if same_colour else now,
-            rule_set=rule_set,
-            computed_at=now,
+        org_code = org_code or (before[3] if before else "")
+        reason, to_green = reason[:200], to_green[:200]
+        if before is None:
+            new_codes.append((pid, org_code, colour, rule_id, reason, to_green, at, rule_set_id, at))
+            if colour == "green":
+                continue  # a first green is no change worth recording
+        elif before[1] == colour:
+            reruled.append((org_code, colour, rule_id, reason, to_green, rule_set_id, at, pid))
+            continue
+        else:
+            recoloured.append((org_code, colour, rule_id, reason, to_green, at, rule_set_id, at, pid))
+        changes.append(
+            (pid, org_code, before[1] if before else "green", colour, rule_id, reason, rule_set_id, at)
         )
-        (updated if before is not None else new_codes).append(code)
-        if before is None and colour == "green":
-            continue  # a first green is no change worth recording
-        if before is None or before[0] != colour:
-            changes.append(
-                HealthCodeChange(
-                    person_id=person_id,
-                    org_code=code.org_code,
-                    from_colour=before[0] if before else "green",
-                    to_colour=colour,
-                    rule_id=rule_id,
-                    reason=reason[:200],
-                    rule_set=rule_set,
-                    at=now,
-                )
-            )
-    with transaction.atomic():
-        HealthCode.objects.bulk_create(new_codes, batch_size=2000)
-        HealthCode.objects.bulk_update(
-            updated,
-            ["colour", "rule_id", "reason", "to_green", "since", "rule_set", "computed_at", "org_code"],
-            batch_size=2000,
-        )
-        HealthCodeChange.objects.bulk_create(changes, batch_size=2000)
-        for change in changes:
-            events.publish(
-                "healthcode.changed",
-                payload={
-                    "person_id": change.person_id,
-                    "from": change.from_colour,
-                    "to": change.to_colour,
-                    "rule": change.rule_id,
-                },
-                org_code=change.org_code,
-            )
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, params in (
+            (_insert_sql(HealthCode, _CODE_FIELDS), new_codes),
+            (_update_sql(HealthCode, _CODE_FIELDS[1:]), recoloured),
+            (_update_sql(HealthCode, [f for f in _CODE_FIELDS[1:] if f != "since"]), reruled),
+            (_insert_sql(HealthCodeChange, _CHANGE_FIELDS), changes),
+        ):
+            if params:
+                cursor.executemany(sql, params)
+        _publish_changes(changes)
     return len(changes)
+
+
+_CODE_FIELDS = (
+    "person",
+    "org_code",
+    "colour",
+    "rule_id",
+    "reason",
+    "to_green",
+    "since",
+    "rule_set",
+    "computed_at",
+)
+_CHANGE_FIELDS = ("person", "org_code", "from_colour", "to_colour", "rule_id", "reason", "rule_set", "at")
+
+
+def _insert_sql(model, fields: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+
+
+def _update_sql(model, fields: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(model._meta.get_field(f).column)} = %s" for f in fields)
+    pk = quote(model._meta.pk.column)
+    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {pk} = %s"  # noqa: S608
+
+
+def _publish_changes(changes: list[tuple]) -> None:
+    """``events.publish("healthcode.changed", ...)`` for each change, stored with multi-row INSERTs.
+
+    The rows and their ids go through ``INSERT ... RETURNING`` built here: ``bulk_create`` spent ~70 µs a
+    row compiling (8,500 events: 0.6 s of a 100,000-person first recompute).
+    """
+    if not changes:
+        return
+    occurred = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(occurred)
+    meta, quote = Event._meta, connection.ops.quote_name
+    fields = ("type", "payload", "org_code", "occurred_at")
+    columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
+    made = [
+        Event(
+            type="healthcode.changed",
+            payload={"person_id": pid, "from": before, "to": colour, "rule": rule_id},
+            org_code=org_code,
+            occurred_at=occurred,
+        )
+        for pid, org_code, before, colour, rule_id, _reason, _rule_set, _at in changes
+    ]
+    per_statement = 200  # 800 parameters: under SQLite's historical limit of 999
+    with connection.cursor() as cursor:
+        for start in range(0, len(made), per_statement):
+            batch = made[start : start + per_statement]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+            params = []
+            for event in batch:
+                params += [
+                    event.type,
+                    connection.ops.adapt_json_value(event.payload, None),
+                    event.org_code,
+                    at,
+                ]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
+                f"RETURNING {quote(meta.pk.column)}",
+                params,
+            )
+            for event, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                event.pk = pk
+    # As publish does: handlers and the live fan-out run once the transaction commits, event by event
+    # (one callback for all: _dispatch contains each handler's failure, so none can stop the rest).
+    transaction.on_commit(functools.partial(_dispatch_all, made))
+
+
+def _dispatch_all(made: list[Event]) -> None:
+    for event in made:
+        events._dispatch(event)
 
 
 @dataclass(frozen=True)
@@ -230,14 +421,14 @@ def preview(rule_list: list[dict], *, now: dt.datetime | None = None) -> list[Pr
     """Who would change colour if ``rule_list`` were in force now (overrides still win); writes nothing."""
     now = now or timezone.now()
     overrides = _overrides(None, now)
-    rows = list(PersonFacts.objects.order_by("person_id").values_list(*_FIELDS))
+    cols = _facts_columns(None)
     current = dict(HealthCode.objects.values_list("person_id", "colour"))
-    known = {row[0] for row in rows}
-    rows += [(pid, "", *_empty_facts()) for pid in current if pid not in known]
-    indexes = rules.evaluate_columns(rule_list, _columns(rows), now)
+    known = set(cols["person_id"].tolist())
+    rest = [pid for pid in current if pid not in known]
+    cols = _concat(cols, _empty_columns(rest, [""] * len(rest)))
+    indexes = rules.evaluate_columns(rule_list, cols, now)
     changes = []
-    for row, index in zip(rows, indexes, strict=True):
-        person_id = row[0]
+    for person_id, index in zip(cols["person_id"].tolist(), indexes.tolist(), strict=True):
         if person_id in overrides:
             continue
         colour, rule_id = (

@@ -259,10 +259,18 @@ def _checkin(*, scale: int | None) -> list[Metric]:
     return bench_checkin(scale=scale)
 
 
+def _healthcode(*, scale: int | None) -> list[Metric]:
+    """Health-code full recompute persons/s and a 1,000-contact incremental update vs per-person ORM (N=100000)."""
+    from epigrid.healthcode.bench import bench_healthcode
+
+    return bench_healthcode(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
     "checkin": _checkin,
+    "healthcode": _healthcode,
 }
 
 
