@@ -202,7 +202,19 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
             continue
     else:
         raise forms.ValidationError(_("The CSV file is not UTF-8 or GB18030 text."))
-    return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    return _trim([list(row) for row in csv.reader(io.StringIO(text))])
+
+
+def _blank(row: list[Any]) -> bool:
+    return not any(str(cell).strip() for cell in row if cell is not None)
+
+
+def _trim(table: list[list[Any]]) -> list[list[Any]]:
+    """Drop trailing blank rows only: a blank row in the middle keeps its place, so that the row numbers
+    the import reports are the spreadsheet's own."""
+    while table and _blank(table[-1]):
+        table.pop()
+    return table
 
 
 def _xlsx_rows(data: bytes) -> list[list[Any]]:
@@ -216,11 +228,9 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
         raise forms.ValidationError(_("This is not a readable Excel (.xlsx) file.")) from None
     try:
         sheet = book.worksheets[0]
-        return [
-            ["" if cell is None else cell for cell in row]
-            for row in sheet.iter_rows(values_only=True)
-            if any(cell not in (None, "") for cell in row)
-        ]
+        return _trim(
+            [["" if cell is None else cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+        )
     finally:
         book.close()
 
