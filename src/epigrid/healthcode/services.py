@@ -273,6 +273,8 @@ def _group_by_value(mapping: dict[int, Any]) -> dict[Any, list[int]]:
 def risk_area_new_case(*, actor: User | None, area: RiskArea, at: dt.datetime | None = None) -> RiskArea:
     """A new case in the area restarts its downgrade clock."""
     _require(actor, Perm.RISK_AREA_EDIT)
+    if area.ended_at is not None:
+        raise Conflict(_("This area has ended; designate it again if cases reappear."))
     area.last_case_at = at or timezone.now()
     with transaction.atomic():
         area.save(update_fields=["last_case_at"])
@@ -465,6 +467,10 @@ def override_create(
 
 def override_revoke(*, actor: User, override: Override) -> Override:
     _require(actor, Perm.HEALTHCODE_OVERRIDE)
+    if not in_scope_code(actor, override.org_code):
+        raise Forbidden(_("This person is outside your area."))
+    if override.revoked_at is not None:
+        raise Conflict(_("This override was revoked already."))
     with transaction.atomic():
         override.revoked_at = timezone.now()
         override.save(update_fields=["revoked_at"])

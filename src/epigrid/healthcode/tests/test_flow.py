@@ -333,8 +333,37 @@ def test_recompute_command(person_a):
 
     from django.core.management import call_command
 
-    services.facts_update(actor=None, person_ids=[person_a.pk], changes={"fever_at": timezone.now()}, recompute=False)
+    services.facts_update(
+        actor=None, person_ids=[person_a.pk], changes={"fever_at": timezone.now()}, recompute=False
+    )
     out = StringIO()
     call_command("recompute_health_codes", stdout=out)
     assert "changed 1" in out.getvalue()
     assert colour(person_a) == "yellow"
+
+
+def test_revoking_needs_scope_and_happens_once(users, person_b):
+    override = services.override_create(
+        actor=users["epidemiologist"],
+        person=person_b,
+        colour="yellow",
+        reason="待核实",
+        expires_at=timezone.now() + dt.timedelta(days=1),
+    )
+    with pytest.raises(Forbidden):
+        services.override_revoke(
+            actor=users["community_officer"], override=override
+        )  # community A, person in B
+    services.override_revoke(actor=users["epidemiologist"], override=override)
+    with pytest.raises(Conflict):
+        services.override_revoke(actor=users["epidemiologist"], override=override)
+
+
+def test_no_new_case_in_an_ended_area(users):
+    area = services.risk_area_designate(
+        actor=users["epidemiologist"],
+        data=RiskAreaInput(name="某区", level="medium", kind="region", region_code="440305"),
+    )
+    services.risk_area_end(actor=users["epidemiologist"], area=area, reason="解除")
+    with pytest.raises(Conflict):
+        services.risk_area_new_case(actor=users["epidemiologist"], area=area)

@@ -17,4 +17,6 @@ class Command(BaseCommand):
         result = engine.recompute()
         elapsed = time.perf_counter() - started
         colours = ", ".join(f"{k} {v}" for k, v in (result.by_colour or {}).items())
-        self.stdout.write(f"evaluated {result.evaluated}, changed {result.changed} ({colours}) in {elapsed:.2f} s")
+        self.stdout.write(
+            f"evaluated {result.evaluated}, changed {result.changed} ({colours}) in {elapsed:.2f} s"
+        )
