@@ -12,6 +12,7 @@ urlpatterns = [
     path("venues/", include("epigrid.places.urls")),
     path("checkins/", include("epigrid.checkins.urls")),
     path("health-code/", include("epigrid.healthcode.urls")),
+    path("testing/", include("epigrid.testing.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     path("", include("epigrid.core.urls")),

@@ -70,7 +70,12 @@ _STAFF_NAV = ("core:home", "core:person_list", "core:orgunit_map")
 _VENUE_NAV = "places:venue_list"  # venue.view or venue.apply
 _OCCUPANCY_NAV = "checkins:occupancy"  # checkin.view
 _VISITS_NAV = "checkins:visit_list"  # checkin.record and venue.apply (not door scanners)
-_LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV)
+# Testing pages: the sampler's station (testing.sample), the lab (testing.lab), the archive (testing.view) and a
+# resident's own results.
+_STATION_NAV = "testing:station"
+_LAB_NAV = "testing:lab"
+_ARCHIVE_NAV = "testing:archive"
+_LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV, _ARCHIVE_NAV)
 # Health code pages: the door check (healthcode.verify), colours in scope (healthcode.view), appeals
 # (healthcode.override), risk areas (any staff; riskarea.edit edits) and the colour rules (policy.edit edits).
 _VERIFY_NAV = "healthcode:verify"
@@ -120,6 +125,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _APPEALS_NAV,
                 _RISK_NAV,
                 _RULES_NAV,
+                _ARCHIVE_NAV,
                 "core:audit_list",
                 "core:policy_list",
             ),
@@ -134,6 +140,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _CODES_NAV,
                 _RISK_NAV,
                 _RULES_NAV,
+                _ARCHIVE_NAV,
                 "core:policy_list",
             ),
         ),
@@ -144,13 +151,13 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             | _VENUES
             | _CODES
             | {Perm.PERSON_EDIT, Perm.HEALTHCODE_OVERRIDE, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW},
-            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _CODES_NAV, _APPEALS_NAV, _RISK_NAV),
+            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _CODES_NAV, _APPEALS_NAV, _RISK_NAV, _ARCHIVE_NAV),
         ),
         RoleSpec(
-            Role.SAMPLER, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE}, nav=(*_STAFF_NAV, _VERIFY_NAV)
+            Role.SAMPLER, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE}, nav=(*_STAFF_NAV, _STATION_NAV, _VERIFY_NAV)
         ),
         RoleSpec(
-            Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW, Perm.TESTING_LAB}), nav=("core:home", "core:orgunit_map")
+            Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW, Perm.TESTING_LAB}), nav=("core:home", _LAB_NAV, "core:orgunit_map")
         ),
         RoleSpec(Role.VACCINATOR, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=(*_STAFF_NAV, _VERIFY_NAV)),
         RoleSpec(
@@ -179,7 +186,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         # A door scanner's account: checks people in at its one venue (checkins.services), nothing else.
         RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}) | _DOOR, nav=("core:home", _VERIFY_NAV)),
         RoleSpec(
-            Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "healthcode:my_code", "core:my_record")
+            Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "healthcode:my_code", "testing:my_results", "core:my_record")
         ),
     )
 }
