@@ -8,4 +8,5 @@ class SimulationConfig(AppConfig):
     verbose_name = _("Synthetic data and simulation")
 
     def ready(self) -> None:
-        from epigrid.simulation import steps  # noqa: F401 - registers the venue and check-in demo steps
+        # healthcode_demo imports steps first, so its step runs after the check-in history it builds on.
+        from epigrid.simulation import healthcode_demo, steps  # noqa: F401 - register the demo steps
