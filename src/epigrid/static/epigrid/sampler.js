@@ -71,7 +71,7 @@
     $("[data-tube-code]").textContent = tube.barcode;
     $("[data-count]").textContent = String(count);
     $("[data-pool]").textContent = String(tube.pool);
-    $("[data-testid=tube-fill]").dataset.count = String(count);
+    $("[data-testid=tube-fill]").dataset.filled = String(count);
     $("[data-progress]").max = tube.pool;
     $("[data-progress]").value = count;
     var list = $("[data-people]");
