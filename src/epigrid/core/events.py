@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from epigrid.core.models import Event
@@ -45,6 +45,45 @@ def publish(event_type: str, *, payload: dict[str, Any], org_code: str = "") -> 
     )
     transaction.on_commit(lambda: _dispatch(event))
     return event
+
+
+def publish_many(event_type: str, items: list[tuple[dict[str, Any], str]]) -> list[Event]:
+    """``publish`` for many events of one type at once: (payload, org_code) pairs, stored with multi-row
+    INSERTs (``bulk_create`` spends ~70 µs a row compiling; a recompute may publish thousands), dispatched
+    after commit in order, each handler failure contained as in ``publish``."""
+    if not items:
+        return []
+    occurred = timezone.now()
+    made = [
+        Event(type=event_type, payload=payload, org_code=org_code, occurred_at=occurred)
+        for payload, org_code in items
+    ]
+    meta, quote = Event._meta, connection.ops.quote_name
+    columns = ", ".join(
+        quote(meta.get_field(f).column) for f in ("type", "payload", "org_code", "occurred_at")
+    )
+    at = connection.ops.adapt_datetimefield_value(occurred)
+    per_statement = 200  # 800 parameters: under SQLite's historical limit of 999
+    with connection.cursor() as cursor:
+        for start in range(0, len(made), per_statement):
+            batch = made[start : start + per_statement]
+            params: list[Any] = []
+            for event in batch:
+                params += [
+                    event.type,
+                    connection.ops.adapt_json_value(event.payload, None),
+                    event.org_code,
+                    at,
+                ]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(batch))} "  # noqa: S608 - our own names
+                f"RETURNING {quote(meta.pk.column)}",
+                params,
+            )
+            for event, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                event.pk = pk
+    transaction.on_commit(lambda: [_dispatch(event) for event in made])
+    return made
 
 
 def _dispatch(event: Event) -> None:

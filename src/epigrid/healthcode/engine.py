@@ -15,7 +15,6 @@ took ~2.5 s for 1,000 rows, ``bulk_create`` ~80 µs a row) plus one ``bulk_creat
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from epigrid.core import events
-from epigrid.core.models import Event, Person
+from epigrid.core.models import Person
 from epigrid.core.selectors import response_level_current
 from epigrid.healthcode import rules
 from epigrid.healthcode.models import HealthCode, HealthCodeChange, Override, PersonFacts, RuleSet
@@ -358,55 +357,14 @@ def _update_sql(model, fields: Sequence[str]) -> str:
 
 
 def _publish_changes(changes: list[tuple]) -> None:
-    """``events.publish("healthcode.changed", ...)`` for each change, stored with multi-row INSERTs.
-
-    The rows and their ids go through ``INSERT ... RETURNING`` built here: ``bulk_create`` spent ~70 µs a
-    row compiling (8,500 events: 0.6 s of a 100,000-person first recompute).
-    """
-    if not changes:
-        return
-    occurred = timezone.now()
-    at = connection.ops.adapt_datetimefield_value(occurred)
-    meta, quote = Event._meta, connection.ops.quote_name
-    fields = ("type", "payload", "org_code", "occurred_at")
-    columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
-    made = [
-        Event(
-            type="healthcode.changed",
-            payload={"person_id": pid, "from": before, "to": colour, "rule": rule_id},
-            org_code=org_code,
-            occurred_at=occurred,
-        )
-        for pid, org_code, before, colour, rule_id, _reason, _rule_set, _at in changes
-    ]
-    per_statement = 200  # 800 parameters: under SQLite's historical limit of 999
-    with connection.cursor() as cursor:
-        for start in range(0, len(made), per_statement):
-            batch = made[start : start + per_statement]
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
-            params = []
-            for event in batch:
-                params += [
-                    event.type,
-                    connection.ops.adapt_json_value(event.payload, None),
-                    event.org_code,
-                    at,
-                ]
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
-                f"RETURNING {quote(meta.pk.column)}",
-                params,
-            )
-            for event, (pk,) in zip(batch, cursor.fetchall(), strict=True):
-                event.pk = pk
-    # As publish does: handlers and the live fan-out run once the transaction commits, event by event
-    # (one callback for all: _dispatch contains each handler's failure, so none can stop the rest).
-    transaction.on_commit(functools.partial(_dispatch_all, made))
-
-
-def _dispatch_all(made: list[Event]) -> None:
-    for event in made:
-        events._dispatch(event)
+    """One ``healthcode.changed`` event per change, stored in multi-row INSERTs (``events.publish_many``)."""
+    events.publish_many(
+        "healthcode.changed",
+        [
+            ({"person_id": pid, "from": before, "to": colour, "rule": rule_id}, org_code)
+            for pid, org_code, before, colour, rule_id, _reason, _rule_set, _at in changes
+        ],
+    )
 
 
 @dataclass(frozen=True)

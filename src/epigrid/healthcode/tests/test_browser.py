@@ -68,7 +68,8 @@ def test_door_staff_verify_a_residents_code_on_a_phone(transactional_db, users, 
     phone_page.click(f"a[href='{reverse('healthcode:verify')}']")
     field = phone_page.locator("input[name=qr]")
     field.wait_for()
-    assert phone_page.evaluate("document.activeElement.name") == "qr"  # ready for the scanner
+    # ready for the scanner (autofocus lands once the page has settled: wait, do not race it)
+    phone_page.wait_for_function("document.activeElement && document.activeElement.name === 'qr'")
     token, _ = codes.personal_code(person_a)
     field.fill(token)
     field.press("Enter")  # a handheld scanner ends with Enter
@@ -78,8 +79,9 @@ def test_door_staff_verify_a_residents_code_on_a_phone(transactional_db, users, 
     assert result.get_attribute("data-colour") == "green"
     assert phone_page.locator("[data-testid=verify-name]").inner_text() == person_a.name_masked
     # the field is cleared and focused for the next person
-    phone_page.wait_for_function("document.querySelector('input[name=qr]').value === ''")
-    assert phone_page.evaluate("document.activeElement.name") == "qr"
+    phone_page.wait_for_function(
+        "document.querySelector('input[name=qr]').value === '' && document.activeElement.name === 'qr'"
+    )
     assert page_width(phone_page) <= PHONE_WIDTH + 1
 
     field.fill("not a code")
