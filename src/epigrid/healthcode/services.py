@@ -72,7 +72,7 @@ def facts_update(
             ],
             batch_size=2000,
         )
-        if existing:
+        if existing and changes:
             PersonFacts.objects.filter(person_id__in=existing).update(**changes, updated_at=timezone.now())
         audit_record(
             actor=actor, action="healthcode.facts", detail={"count": len(ids), "facts": sorted(changes)}
@@ -257,17 +257,34 @@ def _raise_level(by_person: dict[int, dt.datetime], level: str, level_field: str
     current = dict(
         PersonFacts.objects.filter(person_id__in=list(by_person)).values_list("person_id", level_field)
     )
-    for at, ids in _group_by_value(
-        {pid: at for pid, at in by_person.items() if RISK_RANK[current.get(pid, "")] <= RISK_RANK[level]}
-    ).items():
-        facts_update(actor=None, person_ids=ids, changes={level_field: level, at_field: at})
+    values = {
+        pid: {level_field: level, at_field: at}
+        for pid, at in by_person.items()
+        if RISK_RANK[current.get(pid, "")] <= RISK_RANK[level]
+    }
+    facts_update_each(actor=None, values=values)
 
 
-def _group_by_value(mapping: dict[int, Any]) -> dict[Any, list[int]]:
-    grouped: dict[Any, list[int]] = {}
-    for key, value in mapping.items():
-        grouped.setdefault(value, []).append(key)
-    return grouped
+def facts_update_each(
+    *, actor: User | None, values: dict[int, dict[str, Any]]
+) -> engine.RecomputeResult | None:
+    """Set different facts for each person (e.g. each visitor's own visit time), then recompute them once."""
+    if not values:
+        return None
+    for changes in values.values():
+        unknown = set(changes) - FACT_FIELDS
+        if unknown:
+            raise DomainError(f"unknown facts: {', '.join(sorted(unknown))}")
+    ids = sorted(values)
+    with transaction.atomic():
+        facts_update(actor=actor, person_ids=ids, changes={}, recompute=False)  # makes the missing rows
+        by_fields: dict[tuple[str, ...], list[int]] = {}
+        for pid, changes in values.items():
+            by_fields.setdefault(tuple(sorted(changes)), []).append(pid)
+        for fields, pids in by_fields.items():
+            rows = [PersonFacts(person_id=pid, **values[pid]) for pid in pids]
+            PersonFacts.objects.bulk_update(rows, list(fields), batch_size=500)
+    return engine.recompute(ids)
 
 
 def risk_area_new_case(*, actor: User | None, area: RiskArea, at: dt.datetime | None = None) -> RiskArea:
