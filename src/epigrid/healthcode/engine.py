@@ -383,6 +383,14 @@ def preview(rule_list: list[dict], *, now: dt.datetime | None = None) -> list[Pr
     current = dict(HealthCode.objects.values_list("person_id", "colour"))
     known = set(cols["person_id"].tolist())
     rest = [pid for pid in current if pid not in known]
+    if default_outcome(rule_list, now).colour != "green":
+        # the set colours people nobody knows anything about: everyone else is in the preview too
+        known |= set(rest)
+        rest += [
+            pid
+            for pid in Person.objects.values_list("pk", flat=True).iterator(chunk_size=10_000)
+            if pid not in known
+        ]
     cols = _concat(cols, _empty_columns(rest, [""] * len(rest)))
     indexes = rules.evaluate_columns(rule_list, cols, now)
     changes = []

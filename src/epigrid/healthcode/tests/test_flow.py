@@ -367,3 +367,9 @@ def test_no_new_case_in_an_ended_area(users):
     services.risk_area_end(actor=users["epidemiologist"], area=area, reason="解除")
     with pytest.raises(Conflict):
         services.risk_area_new_case(actor=users["epidemiologist"], area=area)
+
+
+def test_preview_counts_people_without_facts_when_the_set_colours_them(users, person_a, person_b):
+    emergency = default_rule_sets()[1]["rules"]
+    preview = {row.person_id: row.to_colour for row in engine.preview(emergency)}
+    assert preview[person_a.pk] == "yellow" and preview[person_b.pk] == "yellow"  # no test within 72 h
