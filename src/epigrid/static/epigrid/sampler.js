@@ -125,32 +125,32 @@
   }
 
   function drain() {
+    // One pass at a time; started in a microtask so that the reset below always comes after the assignment.
     if (draining) return draining;
-    draining = (async function () {
-      while (state.queue.length) {
-        var item = state.queue[0], response, data = {};
-        try {
-          response = await send(item);
-          data = await response.json().catch(function () { return {}; });
-        } catch (e) {
-          scheduleRetry();
-          break;  // offline: keep the item at the head
-        }
-        if (response.status === 401 || response.status === 403) {
-          say("error", data.detail && response.status === 403 ? data.detail : text.login);
-          scheduleRetry();
-          break;
-        }
-        if (response.status >= 500 || response.status === 429) { scheduleRetry(); break; }
-        var outcome = await settle(item, response.status, data);
-        outcomes[item.id] = outcome;
-        state.queue.shift();
-        save(); render();
-      }
-      draining = null;
-      render();
-    })();
+    draining = Promise.resolve().then(run).finally(function () { draining = null; render(); });
     return draining;
+  }
+
+  async function run() {
+    while (state.queue.length) {
+      var item = state.queue[0], response, data = {};
+      try {
+        response = await send(item);
+        data = await response.json().catch(function () { return {}; });
+      } catch (e) {
+        scheduleRetry();
+        return;  // offline: keep the item at the head
+      }
+      if (response.status === 401 || response.status === 403) {
+        say("error", data.detail && response.status === 403 ? data.detail : text.login);
+        scheduleRetry();
+        return;
+      }
+      if (response.status >= 500 || response.status === 429) { scheduleRetry(); return; }
+      outcomes[item.id] = await settle(item, response.status, data);
+      state.queue.shift();
+      save(); render();
+    }
   }
 
   function scheduleRetry() {
@@ -162,6 +162,18 @@
     state.queue = state.queue.filter(function (q, i) { return i === 0 || q.barcode !== barcode; });
   }
 
+  async function tubeStatus(barcode) {
+    try {
+      var r = await fetch(tubeUrl(barcode), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+      return r.ok ? await r.json() : null;
+    } catch (e) { return null; }
+  }
+
+  async function tubeClosed(barcode) {
+    var t = await tubeStatus(barcode);
+    return !!t && t.status !== "open";
+  }
+
   async function settle(item, status, data) {
     var ok = status >= 200 && status < 300;
     var tube = state.tube && state.tube.barcode === item.barcode ? state.tube : null;
@@ -169,11 +181,8 @@
       if (!ok && status === 409) {
         // The tube API has no client id: a replayed "open" of our own tube answers 409. An open, empty
         // tube with the same pool size is that one.
-        try {
-          var r = await fetch(tubeUrl(item.barcode), { credentials: "same-origin", headers: { "Accept": "application/json" } });
-          var t = await r.json();
-          if (r.ok && t.status === "open" && t.pool_size === item.pool && t.count === 0) ok = true;
-        } catch (e) { /* treat as a conflict */ }
+        var t = await tubeStatus(item.barcode);
+        if (t && t.status === "open" && t.pool_size === item.pool && t.count === 0) ok = true;
       }
       if (!ok) {
         dropItemsOf(item.barcode);
@@ -191,6 +200,7 @@
         if (tube && person) {
           tube.people.splice(tube.people.indexOf(person), 1);
           if (tube.status === "full") tube.status = "open";
+          if (status === 409 && await tubeClosed(item.barcode)) tube.status = "sealed";
         }
         say("error", (item.label ? item.label + ": " : "") + (data.detail || text.rejected));
       }

@@ -70,6 +70,7 @@ def test_sampler_fills_a_ten_in_one_tube_lab_positive_recalls_everyone(
     page.click("label:has([data-testid=pool-10])")
     page.click("[data-testid=open-tube]")
     page.locator("[data-testid=step-fill]").wait_for()
+    page.wait_for_function("document.getElementById('sampler').dataset.queue === '0'")
     assert page.locator("[data-testid=tube-code]").inner_text() == "BT0001"
     assert Tube.objects.get(barcode="BT0001").pool_size == 10
 
@@ -101,10 +102,28 @@ def test_sampler_fills_a_ten_in_one_tube_lab_positive_recalls_everyone(
             page.wait_for_function("document.getElementById('sampler').dataset.queue === '1'")
             assert page.locator("[data-testid=queue-count]").inner_text() == "1"
             page.context.set_offline(False)
+        elif position == 6:
+            # back online with nothing queued, then on as usual
+            page.context.set_offline(True)
+            page.context.set_offline(False)
+            type_person(page, person)
+        elif position == 7:
+            # the server records the specimen but its answer is lost: the replay adds nobody twice
+            def lose_answer(route) -> None:
+                route.fetch()
+                route.abort()
+
+            page.route("**/specimens", lose_answer, times=1)
+            with page.expect_event("requestfailed"):
+                type_person(page, person)
+            page.wait_for_function("document.getElementById('sampler').dataset.queue === '1'")
+            assert Tube.objects.get(barcode="BT0001").specimens.count() == 7
+            page.click("[data-testid=sync] button")  # "send now"
         else:
             type_person(page, person)
         if position < 10:
             wait_for_fill(page, position)
+            assert Tube.objects.get(barcode="BT0001").specimens.count() == position
 
     # full: the tube sealed itself and the page offers the next tube
     page.locator("[data-testid=step-sealed]").wait_for()
