@@ -56,6 +56,12 @@ _ID_RUN = re.compile(r"[0-9OoQDIl|iZzSsBxX]{15,}")
 _DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
 _DATE_LOOSE = re.compile(r"(\d{4})\D{0,2}?(\d{1,2})\D{1,2}?(\d{1,2})")
 _CJK = re.compile(r"[\u3400-\u9fff·]+")
+# Cards are printed in simplified characters, but the recogniser sometimes answers with the traditional form
+# of a common one (黃 for 黄); these are mapped back in names and addresses.
+_SIMPLIFIED = str.maketrans(
+    "黃張陳劉趙吳鄭許韓馮鄧蕭葉蘇呂楊孫馬羅謝蔣歐諸偉強軍傑濤剛輝鵬華飛帥寧龍陽國東麗艷紅穎潔區號樓單莊溝灣門鎮縣臺煙島層園長嶺灘濱雲錦寶興豐",
+    "黄张陈刘赵吴郑许韩冯邓萧叶苏吕杨孙马罗谢蒋欧诸伟强军杰涛刚辉鹏华飞帅宁龙阳国东丽艳红颖洁区号楼单庄沟湾门镇县台烟岛层园长岭滩滨云锦宝兴丰",
+)
 
 
 class OcrError(DomainError):
@@ -376,7 +382,7 @@ def _parse(lines: list[_Line]) -> IdCardResult:
 
     if hit := found["姓名"]:
         _i, after, score, _x = hit
-        name = "".join(_CJK.findall(after.split("性别")[0]))
+        name = "".join(_CJK.findall(after.split("性别")[0])).translate(_SIMPLIFIED)
         if name:
             result.name, result.confidence["name"] = name, round(score, 3)
     if hit := found["性别"]:
@@ -387,7 +393,7 @@ def _parse(lines: list[_Line]) -> IdCardResult:
             result.confidence["sex"] = round(score, 3)
     if hit := found["民族"]:
         _i, after, score, _x = hit
-        ethnicity = "".join(_CJK.findall(after))[:5]
+        ethnicity = "".join(_CJK.findall(after))[:5].translate(_SIMPLIFIED)
         if ethnicity:
             result.ethnicity, result.confidence["ethnicity"] = ethnicity, round(score, 3)
     if hit := found["出生"]:
@@ -418,7 +424,7 @@ def _read_address(rows, hit, id_label, result: IdCardResult) -> None:
         parts.append("".join(ln.text for ln in cont))
         scores.extend(ln.score for ln in cont)
         last_y = cy
-    address = "".join(parts)
+    address = "".join(parts).translate(_SIMPLIFIED)
     if address:
         result.address, result.confidence["address"] = address, round(min(scores), 3)
 

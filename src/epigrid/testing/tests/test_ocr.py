@@ -101,3 +101,47 @@ def test_api_sampler_reads_a_card_resident_is_refused_garbage_is_400(users, api_
     missing = sampler.post(URL, {}, HTTP_ACCEPT_LANGUAGE="en")
     assert missing.status_code == 400
     assert "image" in missing.json()["detail"]
+
+
+def _line(text, x0, y0, x1, y1, score=0.99):
+    import numpy as np
+
+    return ocr._Line(text, score, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float))
+
+
+def test_fields_parse_whether_labels_and_values_are_merged_or_split_and_upside_down():
+    lines = [
+        _line("姓名黃小明", 70, 60, 260, 90),  # merged, and a traditional form the recogniser likes
+        _line("性别", 70, 128, 130, 152),  # split from its value
+        _line("男", 165, 123, 195, 153),
+        _line("民族汉", 290, 128, 420, 153),
+        _line("出生", 70, 192, 130, 216),
+        _line("1949年12月31日", 165, 187, 420, 217),
+        _line("住址", 70, 256, 130, 280),
+        _line("北京市朝阳区某某路", 165, 251, 560, 281),
+        _line("1号院2号楼", 165, 291, 400, 321),
+        _line("C", 700, 300, 720, 320, 0.7),  # a speck on the portrait
+        _line("公民身份号码", 70, 452, 215, 476),
+        _line("11010519491231OO2X", 260, 446, 665, 480),  # O for 0: fixed because the checksum then holds
+    ]
+    ocr._upright(lines)
+    result = ocr._parse(lines)
+    assert (result.name, result.ethnicity) == ("黄小明", "汉")
+    assert result.birth_date.isoformat() == "1949-12-31"
+    assert result.address == "北京市朝阳区某某路1号院2号楼"
+    assert (result.id_number, result.id_number_valid) == ("11010519491231002X", True)
+    assert any("confusions" in w for w in result.warnings)
+    # The ID number's sex (even sequence digit: female) wins over the printed 男, with a warning.
+    assert result.sex == "F"
+    assert any("printed sex (M) differs" in w for w in result.warnings)
+
+    # The same card upside down: every point turned 180 degrees about the card's centre.
+    for line in lines:
+        line.pts = [856, 540] - line.pts
+    assert ocr._upright(lines) % 360 == 180
+    flipped = ocr._parse(lines)
+    assert (flipped.name, flipped.address, flipped.id_number) == (
+        result.name,
+        result.address,
+        result.id_number,
+    )
