@@ -88,12 +88,17 @@ _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
 _DOOR = frozenset({Perm.HEALTHCODE_VERIFY})
 _CODES = frozenset({Perm.HEALTHCODE_VIEW, Perm.HEALTHCODE_VERIFY})
-_LOCAL = _READ_PEOPLE | _VENUES | _CODES | {
-    Perm.PERSON_EDIT,
-    Perm.VENUE_APPLY,
-    Perm.CHECKIN_RECORD,
-    Perm.TESTING_VIEW,
-}
+_LOCAL = (
+    _READ_PEOPLE
+    | _VENUES
+    | _CODES
+    | {
+        Perm.PERSON_EDIT,
+        Perm.VENUE_APPLY,
+        Perm.CHECKIN_RECORD,
+        Perm.TESTING_VIEW,
+    }
+)
 
 ROLE_SPECS: dict[str, RoleSpec] = {
     spec.role.value: spec
@@ -132,7 +137,10 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         ),
         RoleSpec(
             Role.COMMANDER,
-            _READ_PEOPLE | _VENUES | _CODES | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW},
+            _READ_PEOPLE
+            | _VENUES
+            | _CODES
+            | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW},
             nav=(
                 *_STAFF_NAV,
                 _VENUE_NAV,
@@ -154,10 +162,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _CODES_NAV, _APPEALS_NAV, _RISK_NAV, _ARCHIVE_NAV),
         ),
         RoleSpec(
-            Role.SAMPLER, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE}, nav=(*_STAFF_NAV, _STATION_NAV, _VERIFY_NAV)
+            Role.SAMPLER,
+            _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE},
+            nav=(*_STAFF_NAV, _STATION_NAV, _VERIFY_NAV),
         ),
         RoleSpec(
-            Role.LAB_TECHNICIAN, frozenset({Perm.ORGUNIT_VIEW, Perm.TESTING_LAB}), nav=("core:home", _LAB_NAV, "core:orgunit_map")
+            Role.LAB_TECHNICIAN,
+            frozenset({Perm.ORGUNIT_VIEW, Perm.TESTING_LAB}),
+            nav=("core:home", _LAB_NAV, "core:orgunit_map"),
         ),
         RoleSpec(Role.VACCINATOR, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=(*_STAFF_NAV, _VERIFY_NAV)),
         RoleSpec(
@@ -186,7 +198,10 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         # A door scanner's account: checks people in at its one venue (checkins.services), nothing else.
         RoleSpec(Role.VENUE_KIOSK, frozenset({Perm.CHECKIN_RECORD}) | _DOOR, nav=("core:home", _VERIFY_NAV)),
         RoleSpec(
-            Role.RESIDENT, frozenset(), staff=False, nav=("core:home", "healthcode:my_code", "testing:my_results", "core:my_record")
+            Role.RESIDENT,
+            frozenset(),
+            staff=False,
+            nav=("core:home", "healthcode:my_code", "testing:my_results", "core:my_record"),
         ),
     )
 }

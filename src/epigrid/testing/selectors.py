@@ -28,6 +28,16 @@ def tube_by_barcode(*, actor: User, barcode: str) -> Tube:
     return tube
 
 
+def box_by_code(*, actor: User, code: str):
+    """The lab receives boxes from anywhere in the district; others see the boxes of their area."""
+    from epigrid.testing.models import Box
+
+    qs = Box.objects.filter(code=code.strip())
+    if not has_perm(actor, Perm.TESTING_LAB):
+        qs = scoped(qs, actor)
+    return qs.first()
+
+
 @dataclass(frozen=True)
 class PersonResult:
     sampled_at: object

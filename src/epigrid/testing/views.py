@@ -37,7 +37,7 @@ from epigrid.testing.forms import (
     SheetMappingForm,
     SheetUploadForm,
 )
-from epigrid.testing.models import POOL_SIZES, Box, TestingRound
+from epigrid.testing.models import POOL_SIZES, TestingRound
 
 _SHEET_SESSION = "epigrid.testing.sheet"
 SHEET_PREVIEW_ROWS = 5
@@ -124,7 +124,7 @@ def lab(request: HttpRequest) -> HttpResponse:
     try:
         if action == "receive" and box_form.is_valid():
             code = box_form.cleaned_data["box"].strip()
-            box = Box.objects.filter(code=code).first()
+            box = selectors.box_by_code(actor=request.user, code=code)
             if box is None:
                 box_form.add_error("box", _("Unknown box %(c)s.") % {"c": code})
             else:
