@@ -13,6 +13,7 @@ from epigrid.core.errors import DomainError
 from epigrid.healthcode.api import router as healthcode_router
 from epigrid.places.api import router as places_router
 from epigrid.testing.api import router as testing_router
+from epigrid.testing.ocr_api import router as ocr_router
 
 api = NinjaAPI(
     title="EpiGrid API",
@@ -60,3 +61,4 @@ api.add_router("/", places_router)
 api.add_router("/", checkins_router)
 api.add_router("/", healthcode_router)
 api.add_router("/", testing_router)
+api.add_router("/", ocr_router)
