@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from epigrid.checkins.models import CheckIn, Colour, Kiosk, Method, VisitorRegistration, VisitStatus
+from epigrid.checkins.writer import group_commit_enabled, writer
 from epigrid.core import events, health
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, DomainError, Forbidden
@@ -123,6 +124,10 @@ def checkin_record(
         if transaction.get_connection().in_atomic_block:
             with transaction.atomic():
                 checkin.save(force_insert=True)
+        elif group_commit_enabled():
+            # concurrent requests share one transaction and one flush (checkins.writer)
+            if not writer.insert(checkin):
+                return _existing(client_id, person, venue)
         else:
             checkin.save(force_insert=True)
     except IntegrityError:
