@@ -7,6 +7,7 @@ generator costs as little CPU as possible. Every request's latency is kept for p
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,7 +77,10 @@ def run_load(*, host: str, port: int, concurrency: int, total: int, make: Reques
         await asyncio.gather(*(_connection(host, port, i, make, quota, result) for i in range(concurrency)))
         result.seconds = time.perf_counter() - started
 
-    asyncio.run(main())
+    # A thread of its own: the caller's thread may already run an event loop (Playwright's, in tests).
+    runner = threading.Thread(target=asyncio.run, args=(main(),), name="loadgen")
+    runner.start()
+    runner.join()
     return result
 
 

@@ -11,6 +11,7 @@ import re
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -71,6 +72,12 @@ def make_red(person) -> None:
 
 def make_yellow_fever(person) -> None:
     services.facts_update(actor=None, person_ids=[person.pk], changes={"fever_at": timezone.now()})
+
+
+def english(client):
+    """The same client reading pages in English (for messages with values filled in)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
 
 
 def shows(html: str, message: str, **params: object) -> bool:
@@ -365,7 +372,7 @@ def test_appeal_decide_change_the_colour(login_client, users, person_a):
 def test_appeal_decide_confirm_and_errors(login_client, users, person_a):
     make_red(person_a)
     appeal = services.appeal_submit(actor=users["resident"], note="不对")
-    client = login_client(users["epidemiologist"])
+    client = english(login_client(users["epidemiologist"]))
     url = reverse("healthcode:appeal_decide", args=[appeal.pk])
     response = client.post(url, {"decision": "confirm", "note": ""}, follow=True)
     assert "Appeal of" in response.content.decode()
@@ -421,7 +428,9 @@ def test_import_xlsx_creates_good_rows_and_reports_bad_rows(login_client, users)
             ["坏等级", "110102", "extreme", "2022-04-02"],
         ]
     )
-    response = login_client(users["commander"]).post(reverse("healthcode:risk_area_import"), {"file": upload})
+    response = english(login_client(users["commander"])).post(
+        reverse("healthcode:risk_area_import"), {"file": upload}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-created="2"' in html
@@ -448,7 +457,7 @@ def test_import_csv(login_client, users):
 
 
 def test_import_rejects_other_files_and_missing_columns(login_client, users):
-    client = login_client(users["district_admin"])
+    client = english(login_client(users["district_admin"]))
     bad = SimpleUploadedFile("list.txt", b"hello")
     response = client.post(reverse("healthcode:risk_area_import"), {"file": bad})
     assert response.status_code == 400 and "Upload a .csv or .xlsx file." in response.content.decode()
@@ -529,7 +538,7 @@ def stricter_rules() -> list[dict]:
 
 
 def test_rule_sets_read_only_for_viewers(login_client, users):
-    html = login_client(users["grid_worker"]).get(reverse("healthcode:rule_sets")).content.decode()
+    html = english(login_client(users["grid_worker"])).get(reverse("healthcode:rule_sets")).content.decode()
     assert "<code>infection</code>" in html and "within the last 14 days" in html
     assert reverse("healthcode:rule_set_create") not in html
     assert (
@@ -545,7 +554,7 @@ def test_rule_sets_read_only_for_viewers(login_client, users):
 
 
 def test_rule_set_form_is_prefilled_and_shows_rule_errors(login_client, users):
-    client = login_client(users["district_admin"])
+    client = english(login_client(users["district_admin"]))
     html = client.get(reverse("healthcode:rule_sets")).content.decode()
     assert "&quot;id&quot;: &quot;infection&quot;" in html  # the active rules, as JSON in the textarea
     policy = engine.active_rule_set().policy_id
