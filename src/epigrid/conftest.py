@@ -55,13 +55,13 @@ def _fast_password_hashing(settings) -> None:
 def _fresh_process_caches() -> Iterator[None]:
     # Process-wide caches (keys, policies, tokens, venues) must not carry rows of a rolled-back test,
     # whose primary keys the next test reuses.
-    from epigrid.core import signing, ttlcache
+    from epigrid.core import geo, signing, ttlcache
     from epigrid.core.selectors import policy_cache_clear
 
-    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all):
+    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all, geo.invalidate):
         clear()
     yield
-    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all):
+    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all, geo.invalidate):
         clear()
 
 

@@ -8,5 +8,6 @@ class SimulationConfig(AppConfig):
     verbose_name = _("Synthetic data and simulation")
 
     def ready(self) -> None:
-        # healthcode_demo imports steps first, so its step runs after the check-in history it builds on.
-        from epigrid.simulation import healthcode_demo, steps  # noqa: F401 - register the demo steps
+        # Each demo module imports the one it builds on first, so the steps run in order:
+        # venues and check-ins (steps), then the health code, then testing.
+        from epigrid.simulation import healthcode_demo, steps, testing_demo  # noqa: F401 - register the demo steps

@@ -1,0 +1,37 @@
+"""The demo's testing round: tubes of ten, a few positive pools with recalls, the demo residents untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from epigrid.core import health
+from epigrid.simulation import district
+from epigrid.testing.models import Recall, Specimen, Tube
+from epigrid.testing.models import TestingRound as Round  # not collected as a test class
+
+SEED = 7
+
+
+@pytest.fixture
+def loaded(db, django_capture_on_commit_callbacks):
+    # the health code reacts to test results after commit, as it does in a real load
+    with django_capture_on_commit_callbacks(execute=True):
+        district.ensure_demo_district(scale="test", seed=SEED, progress=False)
+
+
+def test_a_finished_round_with_two_positive_pools(loaded):
+    testing_round = Round.objects.get()
+    tubes = Tube.objects.filter(testing_round=testing_round)
+    assert tubes.exists() and not tubes.exclude(status="resulted").exists()
+    assert tubes.filter(result="positive").count() == 2
+    positive_members = Specimen.objects.filter(tube__result="positive").values_list("person_id", flat=True)
+    assert set(Recall.objects.values_list("person_id", flat=True)) == set(positive_members)
+    assert all(health.colour_for(pid).colour == "red" for pid in positive_members)
+    assert all(s.tube.pool_size == 10 for s in Specimen.objects.select_related("tube")[:50])
+
+
+def test_demo_residents_are_not_sampled(loaded):
+    from epigrid.core.models import User
+
+    demo_people = set(User.objects.exclude(person=None).values_list("person_id", flat=True))
+    assert not Specimen.objects.filter(person_id__in=demo_people).exists()
