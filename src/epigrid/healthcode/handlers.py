@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from epigrid.core.models import Event
@@ -69,15 +70,34 @@ def on_quarantine_ended(event: Event) -> None:
 
 
 def on_test_resulted(event: Event) -> None:
-    """``test.resulted`` {person_id(s), result: negative|positive, at} (the sampling time)."""
+    """``test.resulted`` {person_id(s), result: negative|positive, at} (the sampling time).
+
+    A batch of results (testing's lab import) carries ``people``: [[person_id, sampled_at], ...], so that
+    each person's ``last_test_at`` is their own sampling time; their facts are written in one statement
+    and recomputed once."""
+    result = event.payload.get("result", "")
+    if "people" in event.payload:
+        values = {}
+        for person_id, at in event.payload["people"]:
+            values[int(person_id)] = {"last_test_result": result, "last_test_at": _time(at, event)}
+        services.facts_update_each(actor=None, values=values)
+        return
     services.facts_update(
         actor=None,
         person_ids=_ids(event.payload),
-        changes={
-            "last_test_result": event.payload.get("result", ""),
-            "last_test_at": _at(event.payload, event),
-        },
+        changes={"last_test_result": result, "last_test_at": _at(event.payload, event)},
     )
+
+
+def _time(value: Any, event: Event) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)  # C speed; parse_datetime for anything it refuses
+        except ValueError:
+            parsed = parse_datetime(value)
+        if parsed is not None:
+            return parsed if parsed.tzinfo is not None else timezone.make_aware(parsed)
+    return event.occurred_at
 
 
 def on_symptom_reported(event: Event) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -268,23 +268,75 @@ def _raise_level(by_person: dict[int, dt.datetime], level: str, level_field: str
 def facts_update_each(
     *, actor: User | None, values: dict[int, dict[str, Any]]
 ) -> engine.RecomputeResult | None:
-    """Set different facts for each person (e.g. each visitor's own visit time), then recompute them once."""
+    """Set different facts for each person (e.g. each visitor's own visit time), then recompute them once.
+
+    Written with one prepared statement per set of fields through ``executemany`` (an ``UPDATE`` for people
+    with facts, an ``INSERT`` of a full row for the others): ``bulk_update``'s ``CASE WHEN`` and
+    ``bulk_create``'s per-value compilation cost ~1 s per 10,000 persons, this ~0.1 s."""
     if not values:
         return None
+    named: set[str] = set()
     for changes in values.values():
         unknown = set(changes) - FACT_FIELDS
         if unknown:
             raise DomainError(f"unknown facts: {', '.join(sorted(unknown))}")
+        named.update(changes)
     ids = sorted(values)
     with transaction.atomic():
-        facts_update(actor=actor, person_ids=ids, changes={}, recompute=False)  # makes the missing rows
-        by_fields: dict[tuple[str, ...], list[int]] = {}
-        for pid, changes in values.items():
-            by_fields.setdefault(tuple(sorted(changes)), []).append(pid)
-        for fields, pids in by_fields.items():
-            rows = [PersonFacts(person_id=pid, **values[pid]) for pid in pids]
-            PersonFacts.objects.bulk_update(rows, list(fields), batch_size=500)
+        _facts_write_each(ids, values)
+        audit_record(
+            actor=actor, action="healthcode.facts", detail={"count": len(ids), "facts": sorted(named)}
+        )
     return engine.recompute(ids)
+
+
+_IN_CHUNK = 10_000  # ids per IN (...) list: well under SQLite's 32,766 variables
+
+
+def _facts_write_each(ids: list[int], values: dict[int, dict[str, Any]]) -> None:
+    orgs: dict[int, str] = {}
+    existing: set[int] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        orgs.update(Person.objects.filter(pk__in=chunk).values_list("pk", "org_code"))
+        existing.update(PersonFacts.objects.filter(person_id__in=chunk).values_list("person_id", flat=True))
+    meta = PersonFacts._meta
+    fields = {name: meta.get_field(name) for name in FACT_FIELDS}
+    datetime_fields = {name for name, f in fields.items() if f.get_internal_type() == "DateTimeField"}
+    ops = connection.ops
+
+    def adapt(name: str, value: Any) -> Any:
+        if name in datetime_fields and isinstance(value, dt.datetime) and timezone.is_aware(value):
+            return ops.adapt_datetimefield_value(value)  # the cheap part of get_db_prep_save
+        return fields[name].get_db_prep_save(value, connection)
+
+    at = ops.adapt_datetimefield_value(timezone.now())
+    columns = [f.name for f in meta.concrete_fields]  # person, org_code, the facts, updated_at
+    defaults = {name: f.get_db_prep_save(f.get_default(), connection) for name, f in fields.items()}
+    updates: dict[tuple[str, ...], list[tuple]] = {}
+    inserts: list[tuple] = []
+    for pid in ids:
+        changes = values[pid]
+        if pid in existing:
+            names = tuple(sorted(changes))
+            updates.setdefault(names, []).append((*(adapt(n, changes[n]) for n in names), at, pid))
+        elif pid in orgs:
+            row = []
+            for name in columns:
+                if name == "person":
+                    row.append(pid)
+                elif name == "org_code":
+                    row.append(orgs[pid])
+                elif name == "updated_at":
+                    row.append(at)
+                else:
+                    row.append(adapt(name, changes[name]) if name in changes else defaults[name])
+            inserts.append(tuple(row))
+    with connection.cursor() as cursor:
+        if inserts:
+            cursor.executemany(engine._insert_sql(PersonFacts, tuple(columns)), inserts)
+        for names, params in updates.items():
+            cursor.executemany(engine._update_sql(PersonFacts, [*names, "updated_at"]), params)
 
 
 def risk_area_new_case(*, actor: User | None, area: RiskArea, at: dt.datetime | None = None) -> RiskArea:

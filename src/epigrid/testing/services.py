@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -229,21 +229,34 @@ class RowOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+RESULT_BATCH = 2_000  # rows per transaction: each batch is recorded, audited and propagated as one
+
+
 def results_submit(*, actor: User, rows: list[dict[str, Any]]) -> list[RowOutcome]:
-    """Record lab results, one per tube. Each row stands alone: a bad row says why, good rows are kept."""
+    """Record lab results, one per tube. Each row stands alone: a bad row says why, good rows are kept.
+
+    Rows are checked first (result word, time); then every :data:`RESULT_BATCH` rows are one transaction:
+    their tubes are read (and locked where the database can) in one query, each row is judged in order
+    against the tube's state (including results recorded by earlier rows of the same submission), and the
+    good rows are written with one prepared UPDATE, one audit entry for the batch and the batch's
+    propagation (:func:`_propagate`): an outcome per row exactly as if each row had been recorded alone."""
     _require(actor, Perm.TESTING_LAB)
-    outcomes = []
-    for number, row in enumerate(rows, start=1):
+    outcomes: list[RowOutcome | None] = [None] * len(rows)
+    checked: list[tuple[int, str, str, dt.datetime | None]] = []
+    for index, row in enumerate(rows):
         barcode = str(row.get("tube", "")).strip()
         try:
-            with transaction.atomic():
-                outcomes.append(_record_result(actor, number, barcode, row))
+            result, tested_at = _check_row(row)
         except DomainError as err:
-            outcomes.append(RowOutcome(number, barcode, False, "error", err.message))
-    return outcomes
+            outcomes[index] = RowOutcome(index + 1, barcode, False, "error", err.message)
+            continue
+        checked.append((index, barcode, result, tested_at))
+    for start in range(0, len(checked), RESULT_BATCH):
+        _record_batch(actor, checked[start : start + RESULT_BATCH], outcomes)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _record_result(actor: User, number: int, barcode: str, row: dict[str, Any]) -> RowOutcome:
+def _check_row(row: dict[str, Any]) -> tuple[str, dt.datetime | None]:
     result = str(row.get("result", "")).strip().lower()
     if result not in (TubeResult.NEGATIVE, TubeResult.POSITIVE, TubeResult.INVALID):
         raise DomainError(_("result must be negative, positive or invalid."))
@@ -252,107 +265,242 @@ def _record_result(actor: User, number: int, barcode: str, row: dict[str, Any]) 
         tested_at = parse_datetime(tested_at)
         if tested_at is None:
             raise DomainError(_("tested_at is not a date and time."))
-    tested_at = tested_at or timezone.now()
+    if not tested_at:
+        return result, None  # the time of recording
+    if not isinstance(tested_at, dt.datetime):
+        raise DomainError(_("tested_at is not a date and time."))
     if timezone.is_naive(tested_at):
         tested_at = timezone.make_aware(tested_at)
-    tube = Tube.objects.select_for_update().filter(barcode=barcode).first()
-    if tube is None:
-        raise DomainError(_("Unknown tube %(b)s.") % {"b": barcode or "?"})
-    if tube.status == TubeStatus.OPEN:
-        raise DomainError(_("Tube %(b)s is not sealed yet.") % {"b": barcode})
-    if tube.result:
-        if tube.result == result:
-            return RowOutcome(number, barcode, True, "unchanged")
-        raise DomainError(
-            _(
-                "Tube %(b)s already has the result %(r)s; a different result needs a re-test, not a correction."
-            )
-            % {"b": barcode, "r": tube.result}
+    return result, tested_at
+
+
+@dataclass
+class _Recorded:
+    pk: int
+    barcode: str
+    result: str
+    pool_size: int
+    org_code: str
+
+
+def _record_batch(
+    actor: User | None,
+    batch: list[tuple[int, str, str, dt.datetime | None]],
+    outcomes: list[RowOutcome | None],
+) -> None:
+    with transaction.atomic():
+        barcodes = sorted({barcode for _i, barcode, _r, _t in batch})
+        tubes: dict[str, list] = {}
+        for pk, barcode, status, result, pool_size, org_code in (
+            Tube.objects.select_for_update()  # a no-op where the database has no row locks (SQLite)
+            .filter(barcode__in=barcodes)
+            .order_by("pk")
+            .values_list("pk", "barcode", "status", "result", "pool_size", "org_code")
+        ):
+            tubes[barcode] = [pk, status, result, pool_size, org_code]
+        now = timezone.now()
+        recorded: list[_Recorded] = []
+        writes: list[tuple] = []
+        receipts: list[int] = []
+        for index, barcode, result, tested_at in batch:
+            tube = tubes.get(barcode)
+            try:
+                if tube is None:
+                    raise DomainError(_("Unknown tube %(b)s.") % {"b": barcode or "?"})
+                pk, status, current, pool_size, org_code = tube
+                if status == TubeStatus.OPEN:
+                    raise DomainError(_("Tube %(b)s is not sealed yet.") % {"b": barcode})
+                if current:
+                    if current == result:
+                        outcomes[index] = RowOutcome(index + 1, barcode, True, "unchanged")
+                        continue
+                    raise DomainError(
+                        _(
+                            "Tube %(b)s already has the result %(r)s; a different result needs a re-test, not a correction."
+                        )
+                        % {"b": barcode, "r": current}
+                    )
+            except DomainError as err:
+                outcomes[index] = RowOutcome(index + 1, barcode, False, "error", err.message)
+                continue
+            notes = []
+            if status == TubeStatus.SEALED:
+                notes.append(
+                    _("The tube's receipt at the lab was never scanned; it is recorded as received now.")
+                )
+                receipts.append(pk)
+            tube[1], tube[2] = TubeStatus.RESULTED, result  # later rows of this submission see it
+            writes.append((TubeStatus.RESULTED, result, tested_at or now, now, pk))
+            recorded.append(_Recorded(pk, barcode, result, pool_size, org_code))
+            outcomes[index] = RowOutcome(index + 1, barcode, True, "recorded", notes=notes)
+        if not recorded:
+            return
+        _write_results(writes, receipts, actor, now)
+        counts: dict[str, int] = {}
+        for tube in recorded:
+            counts[tube.result] = counts.get(tube.result, 0) + 1
+        audit_record(
+            actor=actor,
+            action="tube.result",
+            org_code=_common_area(t.org_code for t in recorded),
+            detail={"count": len(recorded), "results": counts, "tubes": [t.barcode for t in recorded]},
         )
-    notes = []
-    now = timezone.now()
-    if tube.status == TubeStatus.SEALED:
-        notes.append(_("The tube's receipt at the lab was never scanned; it is recorded as received now."))
-        tube.received_at = now
-    tube.status, tube.result, tube.tested_at, tube.resulted_at, tube.resulted_by = (
-        TubeStatus.RESULTED,
-        result,
-        tested_at,
-        now,
-        actor,
+        _propagate(recorded, now)
+
+
+def _write_results(writes: list[tuple], receipts: list[int], actor: User | None, now: dt.datetime) -> None:
+    """One prepared UPDATE for every recorded tube (``bulk_update``'s CASE WHEN is ~100x slower)."""
+    meta, ops, quote = Tube._meta, connection.ops, connection.ops.quote_name
+    column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {column('status')} = %s, {column('result')} = %s, "  # noqa: S608
+        f"{column('tested_at')} = %s, {column('resulted_at')} = %s, {column('resulted_by')} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s"
     )
-    tube.save(update_fields=["status", "result", "tested_at", "resulted_at", "resulted_by", "received_at"])
-    audit_record(actor=actor, action="tube.result", obj=tube, detail={"result": result})
-    _propagate(tube)
-    return RowOutcome(number, barcode, True, "recorded", notes=notes)
+    at = ops.adapt_datetimefield_value(now)
+    by = actor.pk if actor is not None and actor.pk else None
+    params = [
+        (status, result, ops.adapt_datetimefield_value(tested_at), at, by, pk)
+        for status, result, tested_at, _now, pk in writes
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    for start in range(0, len(receipts), RESULT_BATCH):
+        Tube.objects.filter(pk__in=receipts[start : start + RESULT_BATCH]).update(received_at=now)
 
 
-def _propagate(tube: Tube) -> None:
-    """Every member takes the tube's result; a positive or invalid pool recalls its members."""
-    members = list(tube.specimens.values_list("person_id", "org_code", "sampled_at"))
-    person_ids = [m[0] for m in members]
-    sampled_at = min((m[2] for m in members), default=tube.sealed_at)
-    if tube.pool_size == 1:
-        _resolve_recalls(person_ids, tube)
-    if tube.result in (TubeResult.NEGATIVE, TubeResult.POSITIVE):
+def _common_area(codes: Any) -> str:
+    """The narrowest area code (district 6, street 9, community 12, grid 15 digits) covering all ``codes``."""
+    codes = sorted(set(codes))
+    if not codes:
+        return ""
+    first, last = codes[0], codes[-1]  # the common prefix of the sorted ends is that of all
+    size = next(
+        (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last))
+    )
+    prefix = first[:size]
+    for length in (15, 12, 9, 6):
+        if len(prefix) >= length:
+            return prefix[:length]
+    return ""
+
+
+def _propagate(tubes: list[_Recorded], now: dt.datetime) -> None:
+    """Every member takes the tube's result; a positive or invalid pool recalls its members.
+
+    For a batch of tubes (in the order of their rows) with the effect of propagating them one by one:
+    one ``test.resulted`` event per result with each person's own sampling time (a person in two tubes of
+    the batch takes the later row's result, as the later event would have written), single tubes resolve
+    the open recalls of their person (also those made by an earlier row of the batch), ``specimen.positive``
+    per positive single tube, and ``testing.recall`` per grid and reason."""
+    members: dict[int, list[tuple]] = {}
+    ids = [t.pk for t in tubes]
+    for start in range(0, len(ids), RESULT_BATCH):
+        for row in (
+            Specimen.objects.filter(tube_id__in=ids[start : start + RESULT_BATCH])
+            .order_by("pk")
+            .values_list("tube_id", "pk", "person_id", "org_code", "sampled_at")
+        ):
+            members.setdefault(row[0], []).append(row[1:])
+
+    tested: dict[int, tuple[str, dt.datetime]] = {}  # person -> (result, sampled at), the last row wins
+    tubes_by_result: dict[str, list[_Recorded]] = {}
+    for tube in tubes:
+        if tube.result in (TubeResult.NEGATIVE, TubeResult.POSITIVE):
+            tubes_by_result.setdefault(tube.result, []).append(tube)
+            for _pk, pid, _org, sampled_at in members.get(tube.pk, ()):
+                tested.pop(pid, None)  # re-insert: dict order is then the order of the last rows
+                tested[pid] = (tube.result, sampled_at)
+    for result, result_tubes in tubes_by_result.items():
+        people = [(pid, at) for pid, (r, at) in tested.items() if r == result]
+        if not people:
+            continue
         events.publish(
             "test.resulted",
             payload={
-                "person_ids": person_ids,
-                "result": tube.result,
-                "at": sampled_at.isoformat(),
-                "tube": tube.barcode,
-                "pool_size": tube.pool_size,
+                "person_ids": [pid for pid, _at in people],
+                "people": [[pid, at.isoformat()] for pid, at in people],
+                "result": result,
+                "at": min(at for _pid, at in people).isoformat(),
+                "tubes": [t.barcode for t in result_tubes],
             },
-            org_code=tube.org_code,
+            org_code=_common_area(t.org_code for t in result_tubes),
         )
-    if tube.result == TubeResult.POSITIVE and tube.pool_size == 1:
-        specimen = tube.specimens.get()
-        events.publish(
-            "specimen.positive",
-            payload={
-                "person_id": specimen.person_id,
-                "specimen_id": specimen.pk,
-                "tube": tube.barcode,
-                "sampled_at": specimen.sampled_at.isoformat(),
-            },
-            org_code=specimen.org_code,
-        )
-    elif tube.result in (TubeResult.POSITIVE, TubeResult.INVALID):
-        _recall(tube, members)
+    _recall(tubes, members, now)
 
 
-def _recall(tube: Tube, members: list[tuple]) -> None:
-    now = timezone.now()
+def _recall(tubes: list[_Recorded], members: dict[int, list[tuple]], now: dt.datetime) -> None:
+    """Recalls of positive or invalid pools (and invalid single tubes); single-tube results resolve open ones."""
+    singles = [t for t in tubes if t.pool_size == 1]
+    single_people = {pid for t in singles for _pk, pid, _org, _at in members.get(t.pk, ())}
+    open_recalls: dict[int, list[list]] = {}  # person -> [[recall pk or None, tube pk, Recall or None]]
+    for start in range(0, len(single_people), RESULT_BATCH) if single_people else ():
+        chunk = sorted(single_people)[start : start + RESULT_BATCH]
+        for pk, pid, tube_id in (
+            Recall.objects.select_for_update()
+            .filter(person_id__in=chunk, resolved_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "person_id", "tube_id")
+        ):
+            open_recalls.setdefault(pid, []).append([pk, tube_id, None])
     due = now + dt.timedelta(hours=int(general_rule("testing_recall_hours", 12)))
-    Recall.objects.bulk_create(
-        [
-            Recall(person_id=pid, org_code=org, tube=tube, reason=tube.result, due_at=due, created_at=now)
-            for pid, org, _at in members
-        ]
-    )
-    by_grid: dict[str, list[int]] = {}
-    for pid, org, _at in members:
-        by_grid.setdefault(org, []).append(pid)
-    for org, ids in by_grid.items():
-        # One event per grid: the grid module turns it into a task for that grid's workers.
+    resolved: dict[str, list[int]] = {}  # resolution -> pks of recalls that existed before the batch
+    made: list[Recall] = []
+    groups: dict[tuple[str, str], tuple[list[int], list[str]]] = {}  # (grid, reason) -> (persons, tubes)
+    for tube in tubes:
+        tube_members = members.get(tube.pk, [])
+        if tube.pool_size == 1:
+            # A single-tube result answers the person's open recalls (not those of this very tube).
+            for _pk, pid, _org, _at in tube_members:
+                still_open = []
+                for entry in open_recalls.get(pid, []):
+                    recall_pk, tube_id, recall = entry
+                    if tube_id == tube.pk:
+                        still_open.append(entry)
+                    elif recall is not None:
+                        recall.resolved_at, recall.resolution = now, tube.result
+                    else:
+                        resolved.setdefault(tube.result, []).append(recall_pk)
+                open_recalls[pid] = still_open
+        if tube.result == TubeResult.POSITIVE and tube.pool_size == 1:
+            for specimen_pk, pid, org, sampled_at in tube_members[:1]:
+                events.publish(
+                    "specimen.positive",
+                    payload={
+                        "person_id": pid,
+                        "specimen_id": specimen_pk,
+                        "tube": tube.barcode,
+                        "sampled_at": sampled_at.isoformat(),
+                    },
+                    org_code=org,
+                )
+        elif tube.result in (TubeResult.POSITIVE, TubeResult.INVALID):
+            for _pk, pid, org, _at in tube_members:
+                recall = Recall(
+                    person_id=pid,
+                    org_code=org,
+                    tube_id=tube.pk,
+                    reason=tube.result,
+                    due_at=due,
+                    created_at=now,
+                )
+                made.append(recall)
+                if pid in single_people:
+                    open_recalls.setdefault(pid, []).append([None, tube.pk, recall])
+                persons, barcodes = groups.setdefault((org, tube.result), ([], []))
+                persons.append(pid)
+                if not barcodes or barcodes[-1] != tube.barcode:
+                    barcodes.append(tube.barcode)
+    for resolution, pks in resolved.items():
+        Recall.objects.filter(pk__in=pks).update(resolved_at=now, resolution=resolution)
+    Recall.objects.bulk_create(made, batch_size=500)
+    for (org, reason), (ids, barcodes) in groups.items():
+        # One event per grid (and reason): the grid module turns it into a task for that grid's workers.
         events.publish(
             "testing.recall",
-            payload={
-                "person_ids": ids,
-                "tube": tube.barcode,
-                "reason": tube.result,
-                "due_at": due.isoformat(),
-            },
+            payload={"person_ids": ids, "tubes": barcodes, "reason": reason, "due_at": due.isoformat()},
             org_code=org,
         )
-
-
-def _resolve_recalls(person_ids: list[int], tube: Tube) -> None:
-    """A single-tube result answers the person's open recalls."""
-    Recall.objects.filter(person_id__in=person_ids, resolved_at__isnull=True).exclude(tube=tube).update(
-        resolved_at=timezone.now(), resolution=tube.result
-    )
 
 
 # --- lab sheets -----------------------------------------------------------------------------------
