@@ -291,46 +291,73 @@ def facts_update_each(
 
 
 _IN_CHUNK = 10_000  # ids per IN (...) list: well under SQLite's 32,766 variables
+_ZERO = dt.timedelta(0)
 
 
 def _facts_write_each(ids: list[int], values: dict[int, dict[str, Any]]) -> None:
+    quote = connection.ops.quote_name
+    person, facts = Person._meta, PersonFacts._meta
     orgs: dict[int, str] = {}
     existing: set[int] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        orgs.update(Person.objects.filter(pk__in=chunk).values_list("pk", "org_code"))
-        existing.update(PersonFacts.objects.filter(person_id__in=chunk).values_list("person_id", flat=True))
-    meta = PersonFacts._meta
-    fields = {name: meta.get_field(name) for name in FACT_FIELDS}
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            # Raw SQL: the ORM spends ~4 µs preparing each value of an IN list.
+            cursor.execute(
+                f"SELECT p.{quote(person.pk.column)}, p.{quote('org_code')}, f.{quote(facts.pk.column)} "  # noqa: S608
+                f"FROM {quote(person.db_table)} p LEFT JOIN {quote(facts.db_table)} f "
+                f"ON f.{quote(facts.pk.column)} = p.{quote(person.pk.column)} "
+                f"WHERE p.{quote(person.pk.column)} IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            for pid, org_code, has_facts in cursor.fetchall():
+                orgs[pid] = org_code
+                if has_facts is not None:
+                    existing.add(pid)
+    fields = {name: facts.get_field(name) for name in FACT_FIELDS}
     datetime_fields = {name for name, f in fields.items() if f.get_internal_type() == "DateTimeField"}
     ops = connection.ops
+    # SQLite stores naive UTC text: an aware UTC time is written as str() of its naive self (what
+    # adapt_datetimefield_value does, without its checks: ~1 µs instead of ~4).
+    sqlite_utc = connection.vendor == "sqlite" and connection.timezone_name == "UTC"
+    constants: dict[tuple[str, Any], Any] = {}
 
     def adapt(name: str, value: Any) -> Any:
-        if name in datetime_fields and isinstance(value, dt.datetime) and timezone.is_aware(value):
-            return ops.adapt_datetimefield_value(value)  # the cheap part of get_db_prep_save
-        return fields[name].get_db_prep_save(value, connection)
+        if name in datetime_fields and isinstance(value, dt.datetime) and value.tzinfo is not None:
+            if sqlite_utc and value.utcoffset() == _ZERO:
+                return str(value.replace(tzinfo=None))
+            return ops.adapt_datetimefield_value(value)
+        try:
+            return constants[name, value]
+        except KeyError:
+            adapted = constants[name, value] = fields[name].get_db_prep_save(value, connection)
+            return adapted
+        except TypeError:  # unhashable
+            return fields[name].get_db_prep_save(value, connection)
 
     at = ops.adapt_datetimefield_value(timezone.now())
-    columns = [f.name for f in meta.concrete_fields]  # person, org_code, the facts, updated_at
-    defaults = {name: f.get_db_prep_save(f.get_default(), connection) for name, f in fields.items()}
+    columns = [f.name for f in facts.concrete_fields]  # person, org_code, the facts, updated_at
+    template = [
+        at if name == "updated_at" else adapt(name, fields[name].get_default()) if name in fields else None
+        for name in columns
+    ]
+    person_at, org_at = columns.index("person"), columns.index("org_code")
     updates: dict[tuple[str, ...], list[tuple]] = {}
     inserts: list[tuple] = []
+    slots: dict[tuple[str, ...], list[int]] = {}
     for pid in ids:
         changes = values[pid]
+        names = tuple(changes)
         if pid in existing:
-            names = tuple(sorted(changes))
             updates.setdefault(names, []).append((*(adapt(n, changes[n]) for n in names), at, pid))
         elif pid in orgs:
-            row = []
-            for name in columns:
-                if name == "person":
-                    row.append(pid)
-                elif name == "org_code":
-                    row.append(orgs[pid])
-                elif name == "updated_at":
-                    row.append(at)
-                else:
-                    row.append(adapt(name, changes[name]) if name in changes else defaults[name])
+            row = template.copy()
+            row[person_at], row[org_at] = pid, orgs[pid]
+            positions = slots.get(names)
+            if positions is None:
+                positions = slots[names] = [columns.index(n) for n in names]
+            for name, position in zip(names, positions, strict=True):
+                row[position] = adapt(name, changes[name])
             inserts.append(tuple(row))
     with connection.cursor() as cursor:
         if inserts:

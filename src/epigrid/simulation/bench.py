@@ -273,12 +273,20 @@ def _ocr(*, scale: int | None) -> list[Metric]:
     return bench_ocr(scale=scale)
 
 
+def _testing(*, scale: int | None) -> list[Metric]:
+    """Specimen registrations/s through HTTP, and a results import of N tubes of 10 propagated to persons and health codes vs row-by-row ORM (N=100000)."""
+    from epigrid.testing.bench import bench_testing
+
+    return bench_testing(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
     "checkin": _checkin,
     "healthcode": _healthcode,
     "ocr": _ocr,
+    "testing": _testing,
 }
 
 

@@ -258,3 +258,35 @@ def test_resubmitting_the_same_sheet_changes_nothing(lab_world, users, django_ca
         again = services.results_submit(actor=lab, rows=lab_world["rows"])
     assert not any(o.outcome == "recorded" for o in again)
     assert (Event.objects.count(), Recall.objects.count(), list(PersonFacts.objects.values_list())) == state
+
+
+@pytest.mark.django_db(transaction=True)  # the server process must see the committed setup
+def test_testing_bench_prints_json_lines_and_leaves_no_bench_rows(capsys):
+    import json
+
+    from epigrid.core.audit import audit_verify_chain
+    from epigrid.core.models import OrgUnit, Person, User
+    from epigrid.simulation import bench
+    from epigrid.testing.bench import BENCH_DISTRICT
+
+    counts = lambda: [m.objects.count() for m in (Tube, Specimen, Recall, PersonFacts, HealthCode)]  # noqa: E731
+    before = counts()
+    assert bench.run("testing", scale=200) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    metrics = {line["metric"]: line for line in lines}
+    assert all(line["bench"] == "testing" and {"value", "unit"} <= set(line) for line in lines)
+    assert {"specimens_per_second", "latency_p50", "latency_p99", "results_import_s"} <= set(metrics)
+    assert metrics["specimens_per_second"]["value"] > 0 and metrics["errors"]["value"] == 0
+    assert metrics["specimens_stored"]["value"] == 400 + 100  # measured + warm-up, every one stored
+    imported = metrics["results_import_s"]
+    assert imported["value"] > 0 and imported["baseline"] > 0
+    assert imported["ratio"] == pytest.approx(imported["value"] / imported["baseline"], rel=0.01)
+    propagated = metrics["results_propagated"]
+    assert propagated["value"] == propagated["health_codes"] == 2000 - 5 * 10  # invalid pools: no facts
+    assert propagated["red"] == 10 * 10 and propagated["recalls"] == 15 * 10
+    assert counts() == before
+    assert not OrgUnit.objects.filter(code__startswith=BENCH_DISTRICT).exists()
+    assert not Person.objects.filter(org_code__startswith=BENCH_DISTRICT).exists()
+    assert not Event.objects.filter(org_code__startswith=BENCH_DISTRICT).exists()
+    assert not User.objects.filter(username__startswith="bench-").exists()
+    assert audit_verify_chain().ok
