@@ -35,14 +35,14 @@ def _tube(tube: Tube) -> dict:
     }
 
 
-@router.post("testing/tubes", response={201: TubeOut, **ERRORS})
+@router.post("testing/tubes", response={200: TubeOut, 201: TubeOut, **ERRORS})
 def tube_register(request: HttpRequest, payload: TubeIn):
-    return Status(
-        201,
-        _tube(
-            services.tube_register(actor=request.user, barcode=payload.barcode, pool_size=payload.pool_size)
-        ),
+    """Open a tube; a replay with the same ``client_id`` returns it (200) instead of a 409 for the barcode."""
+    before = Tube.objects.filter(client_id=payload.client_id).exists() if payload.client_id else False
+    tube = services.tube_register(
+        actor=request.user, barcode=payload.barcode, pool_size=payload.pool_size, client_id=payload.client_id
     )
+    return Status(200 if before else 201, _tube(tube))
 
 
 @router.get("testing/tubes/{barcode}", response={200: TubeOut, **ERRORS})

@@ -90,6 +90,8 @@ class Box(models.Model):
 
 class Tube(models.Model):
     barcode = models.CharField(_("barcode"), max_length=40, unique=True)
+    # The station's id for "open this tube", so that a replay after a network drop is recognised.
+    client_id = models.UUIDField(null=True, blank=True, unique=True)
     pool_size = models.PositiveSmallIntegerField(_("pool size"))
     status = models.CharField(
         max_length=10, choices=TubeStatus.choices, default=TubeStatus.OPEN, db_index=True

@@ -10,6 +10,7 @@ from epigrid.checkins.schemas import PersonIn
 class TubeIn(Schema):
     barcode: str
     pool_size: int
+    client_id: str | None = None  # the station's id for this registration: a replay returns the tube
 
 
 class TubeOut(Schema):

@@ -52,9 +52,22 @@ def tube_register(
     pool_size: int,
     sampling_point: SamplingPoint | None = None,
     testing_round: TestingRound | None = None,
+    client_id: uuid.UUID | str | None = None,
 ) -> Tube:
-    """A pre-barcoded tube is scanned at the station: it opens for ``pool_size`` swabs."""
+    """A pre-barcoded tube is scanned at the station: it opens for ``pool_size`` swabs.
+
+    With a ``client_id``, registering the same tube again (a replay after a network drop) returns it."""
     _require(actor, Perm.TESTING_SAMPLE)
+    if client_id is not None:
+        try:
+            client_id = client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
+        except ValueError:
+            raise DomainError(_("client_id must be a UUID."), field="client_id") from None
+        replayed = Tube.objects.filter(client_id=client_id).first()
+        if replayed is not None:
+            if replayed.barcode != (barcode or "").strip():
+                raise Conflict(_("This client_id was already used for another tube."))
+            return replayed
     barcode = (barcode or "").strip()
     if not barcode or len(barcode) > 40 or not barcode.replace("-", "").isalnum():
         raise DomainError(_("A tube barcode is 1 to 40 letters, digits or dashes."), field="barcode")
@@ -70,6 +83,7 @@ def tube_register(
                 testing_round=testing_round,
                 org_code=org_code,
                 sampler=actor,
+                client_id=client_id,
             )
             audit_record(actor=actor, action="tube.register", obj=tube)
     except IntegrityError:

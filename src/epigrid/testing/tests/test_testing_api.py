@@ -264,3 +264,17 @@ def test_box_handover_and_receipt_flags_missing_and_extra(users, sampler, jurisd
     assert Event.objects.filter(type="box.discrepancy").exists()
     assert AuditEntry.objects.filter(action="box.receive").exists()
     assert Box.objects.get().courier == "王师傅"
+
+
+def test_opening_a_tube_again_with_its_client_id_is_a_replay(sampler, jurisdiction):
+    client_id = str(uuid.uuid4())
+    body = {"barcode": "YT0090", "pool_size": 10, "client_id": client_id}
+    assert post(sampler, "/api/v1/testing/tubes", body).status_code == 201
+    replay = post(sampler, "/api/v1/testing/tubes", body)
+    assert replay.status_code == 200 and replay.json()["barcode"] == "YT0090"
+    other = post(
+        sampler, "/api/v1/testing/tubes", {"barcode": "YT0091", "pool_size": 10, "client_id": client_id}
+    )
+    assert other.status_code == 409
+    assert post(sampler, "/api/v1/testing/tubes", {"barcode": "YT0090", "pool_size": 10}).status_code == 409
+    assert Tube.objects.filter(barcode__in=["YT0090", "YT0091"]).count() == 1
