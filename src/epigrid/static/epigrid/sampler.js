@@ -119,7 +119,7 @@
   }
 
   function send(item) {
-    if (item.kind === "open") return post(tubesUrl, { barcode: item.barcode, pool_size: item.pool });
+    if (item.kind === "open") return post(tubesUrl, { barcode: item.barcode, pool_size: item.pool, client_id: item.cid });
     if (item.kind === "add") return post(tubeUrl(item.barcode, "/specimens"), item.body);
     return post(tubeUrl(item.barcode, "/seal"), {});
   }
@@ -178,12 +178,8 @@
     var ok = status >= 200 && status < 300;
     var tube = state.tube && state.tube.barcode === item.barcode ? state.tube : null;
     if (item.kind === "open") {
-      if (!ok && status === 409) {
-        // The tube API has no client id: a replayed "open" of our own tube answers 409. An open, empty
-        // tube with the same pool size is that one.
-        var t = await tubeStatus(item.barcode);
-        if (t && t.status === "open" && t.pool_size === item.pool && t.count === 0) ok = true;
-      }
+      // A replayed "open" carries the same client id, so the API answers 200 with our tube; a 409 means
+      // the barcode belongs to someone else's tube.
       if (!ok) {
         dropItemsOf(item.barcode);
         if (tube) state.tube = null;
@@ -233,7 +229,7 @@
     say("", "");
     state.tube = { barcode: barcode, pool: pool, people: [], status: "open" };
     tubeForm.barcode.value = "";
-    var outcome = await submit({ kind: "open", barcode: barcode, pool: pool });
+    var outcome = await submit({ kind: "open", barcode: barcode, pool: pool, cid: uuid4() });
     render();
     if (outcome.ok || outcome.queued) focusNext();
     else tubeForm.barcode.focus();
