@@ -33,7 +33,13 @@ def _english_outside_requests() -> Iterator[None]:
 def _seeded_rules_in_transactional_tests(request) -> None:
     # Transactional tests (live server, browser) flush every table afterwards, including the disease
     # profiles and policies that the data migrations seeded; put them back, as on any real database.
-    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    transactional_marker = marker is not None and marker.kwargs.get("transaction", False)
+    if (
+        transactional_marker
+        or "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+    ):
         request.getfixturevalue("transactional_db")
         from epigrid.core.models import DiseaseProfile, PolicyVersion
         from epigrid.core.seeding import seed_diseases
