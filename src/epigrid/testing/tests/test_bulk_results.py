@@ -265,10 +265,16 @@ def test_testing_bench_prints_json_lines_and_leaves_no_bench_rows(capsys):
     import json
 
     from epigrid.core.audit import audit_verify_chain
-    from epigrid.core.models import OrgUnit, Person, User
+    from epigrid.core.models import DiseaseProfile, OrgUnit, Person, PolicyVersion, User
+    from epigrid.core.seeding import seed_diseases
+    from epigrid.healthcode.models import RuleSet
+    from epigrid.healthcode.seeding import seed_rule_sets
     from epigrid.simulation import bench
     from epigrid.testing.bench import BENCH_DISTRICT
 
+    # An earlier transactional test (a live server) may have flushed the migrations' seeded policies.
+    seed_diseases(DiseaseProfile, PolicyVersion)
+    seed_rule_sets(RuleSet, PolicyVersion)
     counts = lambda: [m.objects.count() for m in (Tube, Specimen, Recall, PersonFacts, HealthCode)]  # noqa: E731
     before = counts()
     assert bench.run("testing", scale=200) == 0
