@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Query, Router, Status
 
 from epigrid.core.schemas import ErrorOut
 from epigrid.places import selectors, services
@@ -20,11 +19,20 @@ def _base_url(request: HttpRequest) -> str:
 
 
 @router.get("venues", response=list[VenueOut])
-@paginate(LimitOffsetPagination)
-def venue_list(request: HttpRequest, status: str = "", type: str = "", key_places: bool = False, q: str = ""):
-    return selectors.venue_list(
+def venue_list(
+    request: HttpRequest,
+    status: str = "",
+    type: str = "",
+    key_places: bool = False,
+    q: str = "",
+    limit: int = Query(1000, ge=1, le=5000),
+    offset: int = Query(0, ge=0),
+):
+    """Venues in scope as a plain list (contracts.md), paged with ``limit``/``offset``."""
+    venues = selectors.venue_list(
         actor=request.user, status=status, type=type, key_places_only=key_places, search=q
     )
+    return venues[offset : offset + limit]
 
 
 @router.get("venues/{venue_id}", response={200: VenueOut, 404: ErrorOut})
