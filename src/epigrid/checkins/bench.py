@@ -28,58 +28,22 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from epigrid.checkins.models import CheckIn, Colour, Method
-from epigrid.core import geo, services
+from epigrid.core import services
 from epigrid.core.identity import compose_resident_id
-from epigrid.core.models import ApiToken, OrgLevel, OrgUnit, Person, User
+from epigrid.core.models import ApiToken, Person, User
 from epigrid.core.roles import Role
 from epigrid.places import services as place_services
 from epigrid.places.codes import venue_code_url
 from epigrid.places.models import Venue
+from epigrid.simulation.benchkit import bench_jurisdiction, delete_org_units
 from epigrid.simulation.loadgen import post_json, run_load
 
 BENCH_DISTRICT = "370697"
 CONCURRENCY = 32
 
 
-def _square(lat: float, lng: float, size: float) -> dict:
-    ring = [[lng, lat], [lng + size, lat], [lng + size, lat + size], [lng, lat + size], [lng, lat]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
 def _setup(accounts: int) -> tuple[Venue, list[str], list[int]]:
-    if OrgUnit.objects.filter(code__startswith=BENCH_DISTRICT).exists():
-        raise RuntimeError(
-            f"org units under {BENCH_DISTRICT} exist already (an earlier run died?); remove them"
-        )
-    shape = _square(35.0, 118.0, 0.05)
-    district = services.orgunit_create(
-        actor=None, code=BENCH_DISTRICT, level=OrgLevel.DISTRICT, name="压测区", boundary=shape
-    )
-    street = services.orgunit_create(
-        actor=None,
-        code=f"{BENCH_DISTRICT}001",
-        level=OrgLevel.STREET,
-        name="压测街道",
-        parent=district,
-        boundary=shape,
-    )
-    community = services.orgunit_create(
-        actor=None,
-        code=f"{street.code}001",
-        level=OrgLevel.COMMUNITY,
-        name="压测社区",
-        parent=street,
-        boundary=shape,
-    )
-    grid = services.orgunit_create(
-        actor=None,
-        code=f"{community.code}001",
-        level=OrgLevel.GRID,
-        name="压测网格",
-        parent=community,
-        boundary=shape,
-        centroid=(35.025, 118.025),
-    )
+    district, (grid,) = bench_jurisdiction(BENCH_DISTRICT, "压测区", lat=35.0, lng=118.0)
     admin = services.user_create(
         actor=None,
         username=f"bench-admin-{uuid.uuid4().hex[:8]}",
@@ -90,7 +54,7 @@ def _setup(accounts: int) -> tuple[Venue, list[str], list[int]]:
     venue = place_services.venue_apply(
         actor=admin,
         data=place_services.VenueInput(
-            name="压测餐厅", type="restaurant", address="压测路1号", lat=35.025, lng=118.025
+            name="压测餐厅", type="restaurant", address="压测路1号", lat=35.01, lng=118.01
         ),
     )
     venue = place_services.venue_approve(actor=admin, venue=venue)
@@ -124,9 +88,7 @@ def _cleanup() -> None:
         venues.delete()
         users.delete()
         people.delete()
-        for length in (15, 12, 9, 6):  # leaves first: org units protect their children
-            OrgUnit.objects.filter(code__startswith=BENCH_DISTRICT, code__regex=rf"^\d{{{length}}}$").delete()
-    geo.invalidate()
+        delete_org_units(BENCH_DISTRICT)
 
 
 def _free_port() -> int:

@@ -30,10 +30,10 @@ import numpy as np
 from django.db import connection
 from django.utils import timezone
 
-from epigrid.core import services as core_services
-from epigrid.core.models import OrgLevel, OrgUnit, Person
+from epigrid.core.models import OrgUnit, Person
 from epigrid.healthcode import engine, rules, services
 from epigrid.healthcode.models import HealthCode, PersonFacts
+from epigrid.simulation.benchkit import bench_jurisdiction
 
 BENCH_DISTRICT = "370696"
 SAMPLE = 2_000
@@ -43,30 +43,10 @@ REPETITIONS = 5
 Metric = dict[str, Any]
 
 
-def _square(lat: float, lng: float, size: float) -> dict:
-    ring = [[lng, lat], [lng + size, lat], [lng + size, lat + size], [lng, lat + size], [lng, lat]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
 def _jurisdiction() -> OrgUnit:
     """District, street, community and one grid under BENCH_DISTRICT; returns the grid."""
-    if OrgUnit.objects.filter(code__startswith=BENCH_DISTRICT).exists():
-        raise RuntimeError(
-            f"org units under {BENCH_DISTRICT} exist already; the benchmark needs that code free"
-        )
-    shape = _square(34.0, 117.0, 0.05)
-    unit = None
-    for level, code, name in (
-        (OrgLevel.DISTRICT, BENCH_DISTRICT, "健康码基准区"),
-        (OrgLevel.STREET, f"{BENCH_DISTRICT}001", "基准街道"),
-        (OrgLevel.COMMUNITY, f"{BENCH_DISTRICT}001001", "基准社区"),
-        (OrgLevel.GRID, f"{BENCH_DISTRICT}001001001", "基准网格"),
-    ):
-        unit = core_services.orgunit_create(
-            actor=None, code=code, level=level, name=name, parent=unit, boundary=shape
-        )
-    assert unit is not None
-    return unit
+    _district, (grid,) = bench_jurisdiction(BENCH_DISTRICT, "健康码基准区", lat=34.0, lng=117.0)
+    return grid
 
 
 def _persons(n: int, grid: OrgUnit) -> list[int]:

@@ -33,15 +33,15 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from epigrid.core import geo
 from epigrid.core import services as core_services
 from epigrid.core.audit import audit_record
 from epigrid.core.identity import IdType, compose_resident_id
-from epigrid.core.models import ApiToken, AuditEntry, Event, OrgLevel, OrgUnit, Person, User
+from epigrid.core.models import ApiToken, AuditEntry, Event, OrgUnit, Person, User
 from epigrid.core.roles import Role
 from epigrid.healthcode import engine
 from epigrid.healthcode.models import HealthCode, HealthCodeChange, PersonFacts
 from epigrid.simulation import names
+from epigrid.simulation.benchkit import bench_jurisdiction, delete_org_units
 from epigrid.simulation.loadgen import post_json, run_load
 from epigrid.testing import services
 from epigrid.testing.models import Recall, Specimen, Tube, TubeResult, TubeStatus
@@ -56,41 +56,9 @@ INSERT_CHUNK = 5_000
 Metric = dict[str, Any]
 
 
-def _square(lat: float, lng: float, size: float) -> dict:
-    ring = [[lng, lat], [lng + size, lat], [lng + size, lat + size], [lng, lat + size], [lng, lat]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
 def _jurisdiction() -> tuple[OrgUnit, list[OrgUnit]]:
-    """District, street, community and four grids under BENCH_DISTRICT."""
-    if OrgUnit.objects.filter(code__startswith=BENCH_DISTRICT).exists():
-        raise RuntimeError(
-            f"org units under {BENCH_DISTRICT} exist already (an earlier run died?); remove them"
-        )
-    lat, lng = 33.0, 116.0
-    unit = None
-    for level, code, name in (
-        (OrgLevel.DISTRICT, BENCH_DISTRICT, "核酸基准区"),
-        (OrgLevel.STREET, f"{BENCH_DISTRICT}001", "基准街道"),
-        (OrgLevel.COMMUNITY, f"{BENCH_DISTRICT}001001", "基准社区"),
-    ):
-        unit = core_services.orgunit_create(
-            actor=None, code=code, level=level, name=name, parent=unit, boundary=_square(lat, lng, 0.08)
-        )
-    district = OrgUnit.objects.get(code=BENCH_DISTRICT)
-    grids = [
-        core_services.orgunit_create(
-            actor=None,
-            code=f"{unit.code}{g:03d}",
-            level=OrgLevel.GRID,
-            name=f"第{g}网格",
-            parent=unit,
-            boundary=_square(lat + 0.02 * (g - 1), lng, 0.02),
-            centroid=(lat + 0.02 * (g - 1) + 0.01, lng + 0.01),
-        )
-        for g in range(1, GRIDS + 1)
-    ]
-    return district, grids
+    """District, street, community and GRIDS grids under BENCH_DISTRICT."""
+    return bench_jurisdiction(BENCH_DISTRICT, "核酸基准区", lat=33.0, lng=116.0, grids=GRIDS)
 
 
 def _staff(district: OrgUnit, role: str) -> User:
@@ -118,9 +86,7 @@ def _cleanup() -> None:
             f"DELETE FROM {quote(Person._meta.db_table)} WHERE {quote('org_code')} LIKE %s",  # noqa: S608
             [like],
         )
-        for length in (15, 12, 9, 6):  # leaves first: org units protect their children
-            OrgUnit.objects.filter(code__startswith=BENCH_DISTRICT, code__regex=rf"^\d{{{length}}}$").delete()
-    geo.invalidate()
+        delete_org_units(BENCH_DISTRICT)
 
 
 def _insert(model, fields: tuple[str, ...], rows: Iterable[tuple]) -> None:
