@@ -8,6 +8,7 @@ area: accounts with both ``checkin.record`` and ``venue.apply`` (a door scanner 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -216,67 +217,70 @@ def visit_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "checkins/staff/visit_list.html", context, partial="results")
 
 
-@visit_page
-@require_http_methods(["GET", "POST"])
-def visit_new(request: HttpRequest) -> HttpResponse:
+def _visit_form(
+    request: HttpRequest,
+    form_class: type,
+    *,
+    walk_in: bool,
+    save: Callable[[User, dict, Any], Any],
+    done: str,
+) -> HttpResponse:
+    """The invite and walk-in forms: the same handling, another service call and message."""
     user: User = request.user
-    form = VisitInviteForm(request.POST or None, user=user)
+    form = form_class(request.POST or None, user=user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                visit = services.visit_invite(
-                    actor=user,
-                    venue=data["venue"],
-                    host_name=data["host_name"],
-                    host_phone=data["host_phone"],
-                    purpose=data["purpose"],
-                    expected_at=data["expected_at"],
-                )
+                visit = save(user, form.cleaned_data, form)
             except Forbidden as err:
                 raise _forbidden(err) from None
             except DomainError as err:
                 _add_domain_error(form, err)
             else:
-                messages.success(
-                    request, _("The visit is registered. Send the invitation link to the visitor.")
-                )
+                messages.success(request, done)
                 return redirect("checkins:visit_detail", pk=visit.pk)
         status = 400
     return render_page(
-        request, "checkins/staff/visit_form.html", {"form": form, "walk_in": False}, status=status
+        request, "checkins/staff/visit_form.html", {"form": form, "walk_in": walk_in}, status=status
+    )
+
+
+@visit_page
+@require_http_methods(["GET", "POST"])
+def visit_new(request: HttpRequest) -> HttpResponse:
+    return _visit_form(
+        request,
+        VisitInviteForm,
+        walk_in=False,
+        save=lambda user, data, _form: services.visit_invite(
+            actor=user,
+            venue=data["venue"],
+            host_name=data["host_name"],
+            host_phone=data["host_phone"],
+            purpose=data["purpose"],
+            expected_at=data["expected_at"],
+        ),
+        done=_("The visit is registered. Send the invitation link to the visitor."),
     )
 
 
 @visit_page
 @require_http_methods(["GET", "POST"])
 def visit_walk_in(request: HttpRequest) -> HttpResponse:
-    user: User = request.user
-    form = VisitWalkInForm(request.POST or None, user=user)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                visit = services.visit_walk_in(
-                    actor=user,
-                    venue=data["venue"],
-                    host_name=data["host_name"],
-                    host_phone=data["host_phone"],
-                    purpose=data["purpose"],
-                    data=form.person_input(),
-                )
-            except Forbidden as err:
-                raise _forbidden(err) from None
-            except DomainError as err:
-                _add_domain_error(form, err)
-            else:
-                messages.success(request, _("The visitor is registered and checked in."))
-                return redirect("checkins:visit_detail", pk=visit.pk)
-        status = 400
-    return render_page(
-        request, "checkins/staff/visit_form.html", {"form": form, "walk_in": True}, status=status
+    return _visit_form(
+        request,
+        VisitWalkInForm,
+        walk_in=True,
+        save=lambda user, data, form: services.visit_walk_in(
+            actor=user,
+            venue=data["venue"],
+            host_name=data["host_name"],
+            host_phone=data["host_phone"],
+            purpose=data["purpose"],
+            data=form.person_input(),
+        ),
+        done=_("The visitor is registered and checked in."),
     )
 
 
