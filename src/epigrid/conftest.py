@@ -64,10 +64,11 @@ def _fresh_process_caches() -> Iterator[None]:
     from epigrid.core import geo, signing, ttlcache
     from epigrid.core.selectors import policy_cache_clear
 
-    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all, geo.invalidate):
+    clears = (signing.keys.clear, policy_cache_clear, ttlcache.clear_all, geo.invalidate)
+    for clear in clears:
         clear()
     yield
-    for clear in (signing.keys.clear, policy_cache_clear, ttlcache.clear_all, geo.invalidate):
+    for clear in clears:
         clear()
 
 

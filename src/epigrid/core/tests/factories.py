@@ -10,14 +10,9 @@ from epigrid.core import services
 from epigrid.core.identity import compose_resident_id
 from epigrid.core.models import OrgUnit, Person, User
 from epigrid.core.services import PersonInput
+from epigrid.simulation.benchkit import square  # noqa: F401 - re-exported for the tests' fixtures
 
 TEST_PASSWORD = "test-password-123"
-
-
-def square(lat: float, lng: float, size: float = 0.01) -> dict:
-    """A GeoJSON square with its south-west corner at (lat, lng)."""
-    ring = [[lng, lat], [lng + size, lat], [lng + size, lat + size], [lng, lat + size], [lng, lat]]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 class PersonFactory(factory.Factory):
