@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "epigrid.checkins",
     "epigrid.healthcode",
     "epigrid.testing",
+    "epigrid.investigation",
     "epigrid.simulation",
 ]
 

@@ -199,6 +199,15 @@ def checkin_by_code(
     return checkin_record(actor=actor, venue=venue, person=person, client_id=client_id, scanned_at=scanned_at)
 
 
+def max_stay_hours() -> int:
+    return int(general_rule("checkin_max_stay_hours", 24))
+
+
+def max_stay() -> dt.timedelta:
+    """No stay is longer (policy): contact tracing relies on it to keep its index ranges tight."""
+    return dt.timedelta(hours=max_stay_hours())
+
+
 def checkin_checkout(*, actor: User | None, checkin: CheckIn, at: dt.datetime | None = None) -> CheckIn:
     """Explicit check-out: the person (or staff of the venue's area) says they left."""
     if (
@@ -212,7 +221,8 @@ def checkin_checkout(*, actor: User | None, checkin: CheckIn, at: dt.datetime | 
         raise DomainError(_("Check-out cannot be before check-in."))
     if checkin.left_explicitly:
         return checkin
-    checkin.leave_at, checkin.left_explicitly = at, True
+    # Tracing bounds its index ranges by the longest possible stay: a late check-out ends the stay there.
+    checkin.leave_at, checkin.left_explicitly = min(at, checkin.scanned_at + max_stay()), True
     checkin.save(update_fields=["leave_at", "left_explicitly"])
     return checkin
 
@@ -638,6 +648,8 @@ def _import_row_error(
         return _("scanned_at is before the venue was registered.")
     if row.leave_at <= row.scanned_at:
         return _("leave_at must be after scanned_at.")
+    if row.leave_at - row.scanned_at > max_stay():
+        return _("A stay is at most %(hours)s hours (leave_at too late).") % {"hours": max_stay_hours()}
     if row.method not in _METHODS:
         return _("Unknown check-in method %(m)s.") % {"m": row.method}
     if row.colour not in _COLOURS:

@@ -55,6 +55,8 @@ class Perm:
     TESTING_SAMPLE = "testing.sample"  # register tubes and specimens, seal, pack boxes
     TESTING_LAB = "testing.lab"  # receive boxes, report results
     TESTING_VIEW = "testing.view"  # tubes, results and coverage in scope
+    CASE_VIEW = "case.view"  # cases, trajectories, contacts and chains in scope
+    CASE_EDIT = "case.edit"  # create, classify, merge and trace cases; act on contacts
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.HEALTHCODE_OVERRIDE,
                 Perm.RISK_AREA_EDIT,
                 Perm.TESTING_VIEW,
+                Perm.CASE_VIEW,
             }
             | _CODES,
             nav=(
@@ -140,7 +143,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             _READ_PEOPLE
             | _VENUES
             | _CODES
-            | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW},
+            | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW, Perm.CASE_VIEW},
             nav=(
                 *_STAFF_NAV,
                 _VENUE_NAV,
@@ -158,7 +161,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             | _REVEAL
             | _VENUES
             | _CODES
-            | {Perm.PERSON_EDIT, Perm.HEALTHCODE_OVERRIDE, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW},
+            | {
+                Perm.PERSON_EDIT,
+                Perm.HEALTHCODE_OVERRIDE,
+                Perm.RISK_AREA_EDIT,
+                Perm.TESTING_VIEW,
+                Perm.CASE_VIEW,
+                Perm.CASE_EDIT,
+            },
             nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _CODES_NAV, _APPEALS_NAV, _RISK_NAV, _ARCHIVE_NAV),
         ),
         RoleSpec(

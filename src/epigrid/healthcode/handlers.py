@@ -44,8 +44,24 @@ def on_case_recovered(event: Event) -> None:
     )
 
 
+def on_case_excluded(event: Event) -> None:
+    """``case.excluded`` {person_id, at}: the infection was ruled out; the colour follows the other facts."""
+    services.facts_update(
+        actor=None, person_ids=_ids(event.payload), changes={"infection": "", "infection_at": None}
+    )
+
+
 def on_contact_identified(event: Event) -> None:
-    """``contact.identified`` {person_id(s), tier: close|secondary, at}."""
+    """``contact.identified`` {person_id(s), tier: close|secondary, at}. Tracing sends ``people``:
+    [[person_id, last_exposure_at], ...], so each contact's colour runs from their own last exposure."""
+    tier = event.payload.get("tier", "close")
+    if "people" in event.payload:
+        values = {
+            int(pid): {"contact_tier": tier, "contact_at": _time(at, event)}
+            for pid, at in event.payload["people"]
+        }
+        services.facts_update_each(actor=None, values=values)
+        return
     services.facts_update(
         actor=None,
         person_ids=_ids(event.payload),
@@ -127,6 +143,7 @@ def on_policy_or_level_changed(event: Event) -> None:
 HANDLERS = {
     "case.confirmed": on_case_confirmed,
     "case.recovered": on_case_recovered,
+    "case.excluded": on_case_excluded,
     "contact.identified": on_contact_identified,
     "quarantine.started": on_quarantine_started,
     "quarantine.ended": on_quarantine_ended,
