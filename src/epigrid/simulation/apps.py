@@ -9,5 +9,10 @@ class SimulationConfig(AppConfig):
 
     def ready(self) -> None:
         # Each demo module imports the one it builds on first, so the steps run in order:
-        # venues and check-ins (steps), then the health code, then testing.
-        from epigrid.simulation import healthcode_demo, steps, testing_demo  # noqa: F401 - register the demo steps
+        # venues and check-ins (steps), then the health code, then testing, then the investigation.
+        from epigrid.simulation import (  # noqa: F401 - register the demo steps
+            healthcode_demo,
+            investigation_demo,
+            steps,
+            testing_demo,
+        )

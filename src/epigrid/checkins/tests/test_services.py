@@ -100,3 +100,35 @@ def test_visitor_arrival_is_all_or_nothing(users, jurisdiction):
     visit.refresh_from_db()
     assert visit.visitor is None and visit.status == "invited"
     assert not CheckIn.objects.exists()
+
+
+def test_no_stay_is_longer_than_the_policys_maximum(jurisdiction, person_a, venue_a):
+    """Contact tracing bounds its index ranges by the longest stay: a check-out two days later ends the stay
+    after 24 hours, and an import row with a longer stay is refused with a reason; its neighbours are kept."""
+    now = timezone.now()
+    checkin = services.checkin_record(
+        actor=None,
+        venue=venue_a,
+        person=person_a,
+        client_id=uuid.uuid4(),
+        scanned_at=now - dt.timedelta(hours=1),
+    ).checkin
+    services.checkin_checkout(actor=None, checkin=checkin, at=now + dt.timedelta(days=2))
+    checkin.refresh_from_db()
+    assert (checkin.leave_at - checkin.scanned_at, checkin.left_explicitly) == (dt.timedelta(hours=24), True)
+
+    venue_a.__class__.objects.filter(pk=venue_a.pk).update(created_at=now - dt.timedelta(days=5))
+    start = now - dt.timedelta(days=3)
+    rows = [
+        services.CheckinImportRow(
+            client_id=uuid.uuid4(),
+            person_id=person_a.pk,
+            venue_id=venue_a.pk,
+            scanned_at=start,
+            leave_at=start + dt.timedelta(hours=hours),
+        )
+        for hours in (2, 25, 24)
+    ]
+    result = services.checkin_bulk_import(actor=None, rows=rows)
+    assert result.created == 2
+    assert result.errors == [(2, "A stay is at most 24 hours (leave_at too late).")]
