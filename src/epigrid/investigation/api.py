@@ -110,9 +110,11 @@ def case_update(request: HttpRequest, case_id: int, payload: CasePatch):
 
 
 @router.post("cases/{case_id}/trace", response={200: TraceOut, **ERRORS})
-def case_trace(request: HttpRequest, case_id: int):
-    """Trace the case again (after new check-ins or interview places)."""
-    result = services.case_trace(actor=request.user, case=selectors.case_get(actor=request.user, pk=case_id))
+def case_trace(request: HttpRequest, case_id: int, companions: bool = False):
+    """Trace the case again (after new check-ins or interview places); ``companions=true`` also searches for
+    spatio-temporal companions (same 800 m cell)."""
+    case = selectors.case_get(actor=request.user, pk=case_id)
+    result = services.case_trace(actor=request.user, case=case, companions=companions)
     return result.__dict__
 
 

@@ -55,7 +55,7 @@ class ContactOut(Schema):
     tier: str
     venue: str | None
     overlap_minutes: int
-    source: str  # the rule that made them a contact: venue | household
+    source: str  # the rule that made them a contact: venue | household | companion
     via: PersonMasked | None  # a secondary contact's close contact
     first_exposure_at: dt.datetime
     last_exposure_at: dt.datetime
@@ -90,6 +90,7 @@ class TrajectoryOut(Schema):
 class TraceOut(Schema):
     close: int
     secondary: int
+    companions: int
     added: int
     removed: int
     notified: int

@@ -433,16 +433,23 @@ def _copy_checkins(case: Case, window: tuple[dt.datetime, dt.datetime], max_stay
 class TraceResult:
     close: int
     secondary: int
+    companions: int
     added: int
     removed: int
     notified: int
     window: tuple[dt.datetime, dt.datetime]
 
 
-def case_trace(*, actor: User | None, case: Case, now: dt.datetime | None = None) -> TraceResult:
+def case_trace(
+    *, actor: User | None, case: Case, now: dt.datetime | None = None, companions: bool = False
+) -> TraceResult:
     """Compute the case's contacts from its trajectory and store them: new people added, tiers and evidence
     of known ones updated, people no longer found removed unless already notified. Contacts who are cases
-    themselves link the two cases (the earlier one as the source)."""
+    themselves link the two cases (the earlier one as the source).
+
+    ``companions`` also looks for spatio-temporal companions (same 800 m cell): a wider net the
+    epidemiologist casts by choice; they are listed for review, not notified automatically, and a trace
+    without this option leaves the ones found earlier in place."""
     _require(actor)
     if case.merged_into_id:
         raise Conflict(_("This case was merged into case #%(id)s.") % {"id": case.merged_into_id})
@@ -467,7 +474,18 @@ def case_trace(*, actor: User | None, case: Case, now: dt.datetime | None = None
             found_map = tracing.trace(
                 case_person_ids=case.person_ids, stays=stays, window=window, rules=rules, isolated=isolated
             )
-        added, removed = _store_contacts(case, found_map, existing, rules)
+            if companions:
+                found_map.update(
+                    tracing.companions(
+                        stays,
+                        rules=tracing.CompanionRules.for_disease(case.disease_code),
+                        max_stay=rules.max_stay,
+                        exclude=set(case.person_ids) | set(found_map),
+                    )
+                )
+        # Companions not looked for this time stay as an earlier search found them.
+        keep = set() if companions else {Tier.COMPANION.value}
+        added, removed = _store_contacts(case, found_map, existing, rules, keep_tiers=keep)
         case.window_start, case.window_end, case.traced_at = window[0], window[1], timezone.now()
         if case.status == InvestigationStatus.PENDING:
             case.status = InvestigationStatus.IN_PROGRESS
@@ -480,21 +498,23 @@ def case_trace(*, actor: User | None, case: Case, now: dt.datetime | None = None
             actor=actor,
             action="case.trace",
             obj=case,
-            detail={
-                "close": tiers["close"],
-                "secondary": tiers["secondary"],
-                "added": added,
-                "removed": removed,
-            },
+            detail={**tiers, "added": added, "removed": removed, "companion_search": companions},
         )
         notified = 0
         if bool(general_rule("tracing_auto_notify", True)):
             notified = contacts_notify(actor=actor, case=case)
-    return TraceResult(tiers["close"], tiers["secondary"], added, removed, notified, window)
+    return TraceResult(
+        tiers["close"], tiers["secondary"], tiers["companion"], added, removed, notified, window
+    )
 
 
 def _store_contacts(
-    case: Case, found: dict[int, tracing.Found], existing: dict[int, Contact], rules: tracing.Rules
+    case: Case,
+    found: dict[int, tracing.Found],
+    existing: dict[int, Contact],
+    rules: tracing.Rules,
+    *,
+    keep_tiers: set[str],
 ) -> tuple[int, int]:
     venue_ids = {e.venue_id for entry in found.values() for e in entry.exposures}
     venues = {v.pk: v for v in Venue.objects.filter(pk__in=venue_ids).only("pk", "name", "type")}
@@ -512,7 +532,7 @@ def _store_contacts(
             for via, start, end in entry.household_via
         ] + [
             {
-                "rule": "venue",
+                "rule": "companion" if entry.tier == Tier.COMPANION else "venue",
                 "venue_id": e.venue_id,
                 "venue": venues[e.venue_id].name if e.venue_id in venues else "",
                 "start": e.start.isoformat(),
@@ -576,7 +596,11 @@ def _store_contacts(
             contact.via = via
             vias.append(contact)
     Contact.objects.bulk_update(vias, ["via"], batch_size=500)
-    gone = [c.pk for pk, c in existing.items() if pk not in found and c.status == ContactStatus.IDENTIFIED]
+    gone = [
+        c.pk
+        for pk, c in existing.items()
+        if pk not in found and c.status == ContactStatus.IDENTIFIED and c.tier not in keep_tiers
+    ]
     Contact.objects.filter(pk__in=gone).delete()
     return len(to_create), len(gone)
 

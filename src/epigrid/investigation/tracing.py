@@ -13,6 +13,7 @@ Everything here is a read; ``services.case_trace`` stores what it finds.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from django.db.models import Q
 from epigrid.checkins.models import CheckIn
 from epigrid.core.models import Person
 from epigrid.core.selectors import general_rule, policy_param
+from epigrid.places.models import Venue
 
 _STAYS_PER_QUERY = 150  # OR terms per statement: 4 parameters each, under SQLite's historical 999
 
@@ -166,12 +168,14 @@ class Found:
     """A contact as tracing found them: tier, the rule of their strongest exposure, every exposure."""
 
     person_id: int
-    tier: str  # close | secondary
+    tier: str  # close | secondary | companion
     exposures: list[Exposure] = field(default_factory=list)
     household_via: list[tuple[int, dt.datetime, dt.datetime]] = field(default_factory=list)
 
     @property
     def rule(self) -> str:
+        if self.tier == "companion":
+            return "companion"
         return "household" if self.household_via else "venue"
 
     @property
@@ -245,4 +249,90 @@ def trace(
                 entry = secondary.setdefault(member, Found(member, "secondary"))
                 entry.household_via.append((close_person, *windows[close_person]))
     found.update(secondary)
+    return found
+
+
+# --- spatio-temporal companions (时空伴随) ------------------------------------------------------------
+
+_METRES_PER_DEGREE = 111_320.0
+
+
+def cell_of(lat: float, lng: float, metres: float) -> tuple[int, int]:
+    """The ``metres``-square cell of a point: rows of ``metres`` of latitude, each cut into columns
+    ``metres`` wide at the row's middle latitude (so every point of a row uses the same scale)."""
+    row = math.floor(lat * _METRES_PER_DEGREE / metres)
+    middle = (row + 0.5) * metres / _METRES_PER_DEGREE
+    column = math.floor(lng * _METRES_PER_DEGREE * math.cos(math.radians(middle)) / metres)
+    return row, column
+
+
+@dataclass(frozen=True)
+class CompanionRules:
+    cell_metres: float
+    min_minutes: float  # together in the cell for more than this
+    min_hours_14d: float  # and the companion spent more than this in the cell over 14 days
+
+    @classmethod
+    def for_disease(cls, disease_code: str) -> CompanionRules:
+        def param(name: str, default: float) -> float:
+            return float(policy_param(disease_code=disease_code, name=name, default=default))
+
+        return cls(
+            param("companion_cell_metres", 800),
+            param("companion_min_minutes", 10),
+            param("companion_min_hours_14d", 30),
+        )
+
+
+def companions(
+    stays: list[Stay], *, rules: CompanionRules, max_stay: dt.timedelta, exclude: set[int]
+) -> dict[int, Found]:
+    """People in the same cell as one of ``stays`` for more than the policy's minutes who also spent more
+    than the policy's hours in that cell over the 14 days before — the cell's regulars, not passers-by.
+    Presence in a cell is known from check-ins at the venues inside it."""
+    if not stays:
+        return {}
+    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+    venue_cell: dict[int, tuple[int, int]] = {}
+    for pk, lat, lng in Venue.objects.exclude(lat__isnull=True).values_list("pk", "lat", "lng"):
+        cell = cell_of(lat, lng, rules.cell_metres)
+        cells[cell].append(pk)
+        venue_cell[pk] = cell
+    threshold = dt.timedelta(minutes=rules.min_minutes)
+    together: dict[tuple[int, tuple[int, int]], list[Exposure]] = defaultdict(list)
+    for stay in stays:
+        cell = venue_cell.get(stay.venue_id)
+        if cell is None:
+            continue
+        rows = (
+            CheckIn.objects.filter(
+                venue_id__in=cells[cell],
+                scanned_at__gte=stay.start - max_stay,
+                scanned_at__lt=stay.end,
+                leave_at__gt=stay.start,
+            )
+            .exclude(person_id__in=exclude)
+            .values_list("person_id", "venue_id", "scanned_at", "leave_at")
+        )
+        for person_id, venue_id, scanned_at, leave_at in rows:
+            part = overlap(stay.start, stay.end, scanned_at, leave_at)
+            if part and part[1] - part[0] > threshold:
+                together[(person_id, cell)].append(Exposure(person_id, venue_id, *part, stay.person_id))
+    found: dict[int, Found] = {}
+    need = dt.timedelta(hours=rules.min_hours_14d)
+    for (person_id, cell), exposures in sorted(together.items()):
+        until = max(e.end for e in exposures)
+        since = until - dt.timedelta(days=14)
+        spent = dt.timedelta(0)
+        for scanned_at, leave_at in CheckIn.objects.filter(
+            person_id=person_id,
+            venue_id__in=cells[cell],
+            scanned_at__lt=until,
+            scanned_at__gte=since - max_stay,
+        ).values_list("scanned_at", "leave_at"):
+            part = overlap(scanned_at, leave_at, since, until)
+            if part:
+                spent += part[1] - part[0]
+        if spent > need:
+            found.setdefault(person_id, Found(person_id, "companion")).exposures.extend(exposures)
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 import pytest
@@ -247,3 +248,37 @@ def _uuid():
     import uuid
 
     return uuid.uuid4()
+
+
+def test_companions_are_the_cells_regulars_found_only_when_asked(jurisdiction, epi):
+    """Same 800 m cell for more than 10 minutes, and more than 30 hours there in 14 days (domain.md)."""
+    shop = old_venue(jurisdiction.grid_a)
+    office = old_venue(jurisdiction.grid_a, lat=shop.lat + 0.0005, lng=shop.lng)  # ~55 m north: same cell
+    far = old_venue(jurisdiction.grid_a, lat=shop.lat + 0.05, lng=shop.lng)  # ~5.5 km: another cell
+    case_person, regular, passer_by, elsewhere = (PersonFactory(grid=jurisdiction.grid_a) for _ in range(4))
+    stay(case_person, shop, local(-2, 9), 20)
+    for day in range(-8, -1):  # works next door: 7 days x 8 hours = 56 hours in the cell
+        stay(regular, office, local(day, 8, 50), 8 * 60)
+    stay(passer_by, office, local(-2, 8, 55), 30)  # overlaps 25 minutes, but only half an hour in 14 days
+    for day in range(-8, -1):
+        stay(elsewhere, far, local(day, 8, 50), 8 * 60)
+    case = open_case(epi, case_person)
+    assert contacts(case) == {}
+    result = services.case_trace(actor=epi, case=case, companions=True)
+    assert (result.close, result.companions, result.notified) == (0, 1, 0)
+    companion = contacts(case)[regular.pk]
+    assert (companion.tier, companion.rule, companion.overlap_minutes) == ("companion", "companion", 20)
+    assert companion.evidence[0]["venue_id"] == office.pk
+    services.case_trace(actor=epi, case=case)  # a plain trace keeps what the wider search found
+    assert set(contacts(case)) == {regular.pk}
+
+
+def test_cells_are_800_metres_square():
+    degree = 111_320
+    row, column = tracing.cell_of(37.5, 121.2, 800)
+    assert tracing.cell_of(37.5 + 800 / degree, 121.2, 800)[0] == row + 1
+    east = 800 / (degree * math.cos(math.radians((row + 0.5) * 800 / degree)))
+    assert tracing.cell_of(37.5, 121.2 + east, 800) == (row, column + 1)
+    # Every point of a row shares its column width: the row's corners fall in the same column as its middle.
+    bottom, top = row * 800 / degree, (row + 1) * 800 / degree - 1e-9
+    assert tracing.cell_of(bottom, 121.2, 800)[1] == tracing.cell_of(top, 121.2, 800)[1] == column
