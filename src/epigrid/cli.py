@@ -1,4 +1,4 @@
-"""The ``epigrid`` command: demo, serve, worker, manage, bench (see docs/contracts in README)."""
+"""The ``epigrid`` command: demo, serve, worker, manage, simulate, bench (see docs/contracts in README)."""
 
 from __future__ import annotations
 
@@ -142,6 +142,26 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    _setup_django()
+    import json
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from epigrid.simulation import district, outbreak
+
+    # On the district a demo loaded; a database without one gets the demo district of --scale first.
+    print(
+        district.ensure_demo_district(scale=args.scale, seed=args.demo_seed, progress=True), file=sys.stderr
+    )
+    summary = outbreak.run_outbreak(
+        seeds=args.seeds, days=args.days, seed=args.seed, out=args.out, progress=True
+    )
+    print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     _setup_django()
     from epigrid.simulation import bench
@@ -179,6 +199,21 @@ def build_parser() -> argparse.ArgumentParser:
     manage = sub.add_parser("manage", help="Django management commands", add_help=False)
     manage.add_argument("args", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
+
+    simulate = sub.add_parser(
+        "simulate", help="spread an outbreak through the district (writes ground truth)"
+    )
+    simulate.add_argument("--seeds", type=int, default=5, help="infections to seed (K)")
+    simulate.add_argument("--days", type=int, default=14, help="days of spread, ending now (D)")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed: the same seed, the same outbreak")
+    simulate.add_argument(
+        "--out", default=None, help="ground-truth JSON file (default var/outbreak-SEED.json)"
+    )
+    simulate.add_argument(
+        "--scale", choices=["tiny", "district"], default="tiny", help="demo district to load if none"
+    )
+    simulate.add_argument("--demo-seed", type=int, default=20211214, help=argparse.SUPPRESS)
+    simulate.set_defaults(func=cmd_simulate)
 
     bench = sub.add_parser("bench", help="benchmarks, one JSON object per metric per line")
     bench.add_argument("name", nargs="?")
