@@ -13,6 +13,7 @@ urlpatterns = [
     path("checkins/", include("epigrid.checkins.urls")),
     path("health-code/", include("epigrid.healthcode.urls")),
     path("testing/", include("epigrid.testing.urls")),
+    path("investigation/", include("epigrid.investigation.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     path("", include("epigrid.core.urls")),

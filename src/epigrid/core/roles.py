@@ -85,6 +85,8 @@ _CODES_NAV = "healthcode:code_list"
 _APPEALS_NAV = "healthcode:appeals"
 _RISK_NAV = "healthcode:risk_areas"
 _RULES_NAV = "healthcode:rule_sets"
+# Investigation pages (case.view): cases and transmission chains.
+_CASES_NAV = ("investigation:case_list", "investigation:chains")
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -134,6 +136,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _RISK_NAV,
                 _RULES_NAV,
                 _ARCHIVE_NAV,
+                *_CASES_NAV,
                 "core:audit_list",
                 "core:policy_list",
             ),
@@ -152,6 +155,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _RISK_NAV,
                 _RULES_NAV,
                 _ARCHIVE_NAV,
+                *_CASES_NAV,
                 "core:policy_list",
             ),
         ),
@@ -169,7 +173,16 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.CASE_VIEW,
                 Perm.CASE_EDIT,
             },
-            nav=(*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _CODES_NAV, _APPEALS_NAV, _RISK_NAV, _ARCHIVE_NAV),
+            nav=(
+                *_STAFF_NAV,
+                _VENUE_NAV,
+                _OCCUPANCY_NAV,
+                _CODES_NAV,
+                _APPEALS_NAV,
+                _RISK_NAV,
+                _ARCHIVE_NAV,
+                *_CASES_NAV,
+            ),
         ),
         RoleSpec(
             Role.SAMPLER,
