@@ -13,6 +13,7 @@ from epigrid.core.errors import DomainError
 from epigrid.healthcode.api import router as healthcode_router
 from epigrid.investigation.api import router as investigation_router
 from epigrid.places.api import router as places_router
+from epigrid.quarantine.api import router as quarantine_router
 from epigrid.testing.api import router as testing_router
 from epigrid.testing.ocr_api import router as ocr_router
 
@@ -64,3 +65,4 @@ api.add_router("/", healthcode_router)
 api.add_router("/", testing_router)
 api.add_router("/", ocr_router)
 api.add_router("/", investigation_router)
+api.add_router("/", quarantine_router)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "epigrid.healthcode",
     "epigrid.testing",
     "epigrid.investigation",
+    "epigrid.quarantine",
     "epigrid.simulation",
 ]
 

@@ -57,6 +57,10 @@ class Perm:
     TESTING_VIEW = "testing.view"  # tubes, results and coverage in scope
     CASE_VIEW = "case.view"  # cases, trajectories, contacts and chains in scope
     CASE_EDIT = "case.edit"  # create, classify, merge and trace cases; act on contacts
+    QUARANTINE_VIEW = "quarantine.view"  # placements, line lists and sites in scope
+    QUARANTINE_MANAGE = "quarantine.manage"  # sites and rooms, placement, transfer, release
+    QUARANTINE_MONITOR = "quarantine.monitor"  # enter health reports for people in quarantine
+    QUARANTINE_VISIT = "quarantine.visit"  # home quarantine: door seals and visits
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ _LOCAL = (
         Perm.VENUE_APPLY,
         Perm.CHECKIN_RECORD,
         Perm.TESTING_VIEW,
+        Perm.QUARANTINE_VIEW,
+        Perm.QUARANTINE_VISIT,
     }
 )
 
@@ -125,6 +131,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.RISK_AREA_EDIT,
                 Perm.TESTING_VIEW,
                 Perm.CASE_VIEW,
+                Perm.QUARANTINE_VIEW,
+                Perm.QUARANTINE_MANAGE,
             }
             | _CODES,
             nav=(
@@ -146,7 +154,13 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             _READ_PEOPLE
             | _VENUES
             | _CODES
-            | {Perm.RESPONSE_LEVEL_SET, Perm.RISK_AREA_EDIT, Perm.TESTING_VIEW, Perm.CASE_VIEW},
+            | {
+                Perm.RESPONSE_LEVEL_SET,
+                Perm.RISK_AREA_EDIT,
+                Perm.TESTING_VIEW,
+                Perm.CASE_VIEW,
+                Perm.QUARANTINE_VIEW,
+            },
             nav=(
                 *_STAFF_NAV,
                 _VENUE_NAV,
@@ -172,6 +186,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.TESTING_VIEW,
                 Perm.CASE_VIEW,
                 Perm.CASE_EDIT,
+                Perm.QUARANTINE_VIEW,
             },
             nav=(
                 *_STAFF_NAV,
@@ -197,7 +212,10 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         RoleSpec(Role.VACCINATOR, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=(*_STAFF_NAV, _VERIFY_NAV)),
         RoleSpec(
             Role.QUARANTINE_MANAGER,
-            _READ_PEOPLE | _REVEAL | _CODES,
+            _READ_PEOPLE
+            | _REVEAL
+            | _CODES
+            | {Perm.QUARANTINE_VIEW, Perm.QUARANTINE_MANAGE, Perm.QUARANTINE_MONITOR, Perm.QUARANTINE_VISIT},
             nav=(*_STAFF_NAV, _CODES_NAV, _VERIFY_NAV),
         ),
         RoleSpec(Role.GRID_LEADER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV)),

@@ -23,6 +23,23 @@ def on_specimen_positive(event: Event) -> None:
     )
 
 
+def on_quarantine_symptomatic(event: Event) -> None:
+    """``quarantine.symptomatic`` {person_id, at}: fever or symptoms in quarantine hand the person to the
+    epidemiologists as a suspected case (not traced until they look at it: a suspicion should not turn
+    anyone's code red)."""
+    services.case_suspected_from_quarantine(
+        person_id=int(event.payload["person_id"]), at=_parse(event.payload.get("at")) or event.occurred_at
+    )
+
+
+def _parse(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else timezone.make_aware(parsed)
+
+
 HANDLERS = {
     "specimen.positive": on_specimen_positive,
+    "quarantine.symptomatic": on_quarantine_symptomatic,
 }

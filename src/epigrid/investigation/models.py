@@ -38,6 +38,7 @@ class InvestigationStatus(models.TextChoices):
 class CaseOrigin(models.TextChoices):
     SPECIMEN = "specimen", _("Positive single-tube test")
     MANUAL = "manual", _("Entered by an epidemiologist")
+    QUARANTINE = "quarantine", _("Symptoms in quarantine")
 
 
 class Case(models.Model):

@@ -209,6 +209,23 @@ def case_from_specimen(*, person_id: int, specimen_id: int, sampled_at: dt.datet
         )
 
 
+def case_suspected_from_quarantine(*, person_id: int, at: dt.datetime) -> Case | None:
+    """A person in quarantine reported fever or symptoms: a suspected case for the epidemiologists, unless
+    they have an open case already. Not traced automatically (see the handler)."""
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None or _open_case_of(person_id, default_disease()) is not None:
+        return None
+    return case_create(
+        actor=None,
+        person=person,
+        classification=Classification.SUSPECTED,
+        onset_date=timezone.localdate(at),
+        notes=_("Symptoms reported in quarantine."),
+        origin=CaseOrigin.QUARANTINE,
+        trace=False,
+    )
+
+
 CASE_FIELDS = (
     "classification",
     "onset_date",
