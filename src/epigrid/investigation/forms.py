@@ -80,7 +80,7 @@ class CaseUpdateForm(forms.Form):
     onset_date = _date_field(_("Symptom onset"), required=False)
     first_positive_at = _datetime_field(_("First positive sampling"), required=False)
     isolated_at = _datetime_field(_("Isolated at"), required=False)
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    outcome = forms.ChoiceField(label=_("Clinical outcome"), choices=Outcome.choices)
     status = forms.ChoiceField(
         label=_("Investigation status"),
         choices=[c for c in InvestigationStatus.choices if c[0] != InvestigationStatus.MERGED],
@@ -124,17 +124,19 @@ def _local(value: dt.datetime | None) -> str | None:
 class TrajectoryForm(forms.Form):
     """A place named in the interview: a venue from the picker, or a place described in words."""
 
-    venue = forms.TypedChoiceField(label=_("Venue"), coerce=int, required=False, empty_value=None)
+    # Any venue id is accepted here (the view looks it up in scope): the live search offers venues that were not
+    # among the choices this form was built with.
+    venue = forms.IntegerField(label=_("Venue"), required=False, min_value=1, widget=forms.Select)
     place = forms.CharField(label=_("Place (if not a registered venue)"), max_length=200, required=False)
-    start = _datetime_field(_("From"))
-    end = _datetime_field(_("Until"))
+    start = _datetime_field(_("Start time"))
+    end = _datetime_field(_("End time"))
     lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
     lng = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
     def __init__(self, *args: Any, venues: list, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["venue"].choices = [("", _("(none: describe the place)"))] + [
+        self.fields["venue"].widget.choices = [("", _("(none: describe the place)"))] + [
             (v.pk, f"{v.name} · {v.get_type_display()}") for v in venues
         ]
 

@@ -281,7 +281,7 @@ def _contacts(data: ReportData, styles: _Styles) -> list[Any]:
                     c.get_status_display(),
                 ]
             )
-        widths = [9 * mm, 15 * mm, 31 * mm, 20 * mm, 28 * mm, 13 * mm, 20 * mm, 20 * mm, 14 * mm]
+        widths = [8 * mm, 13 * mm, 29 * mm, 20 * mm, 26 * mm, 12 * mm, 20 * mm, 20 * mm, 22 * mm]
         flow.append(_table(rows, widths, styles))
         if len(members) > CONTACTS_PER_TIER:
             flow.append(_p(f"仅列出前 {CONTACTS_PER_TIER} 人，完整名单请在系统中导出。", styles.muted))

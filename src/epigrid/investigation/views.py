@@ -324,7 +324,13 @@ def trajectory_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = TrajectoryForm(request.POST, venues=venues)
     if form.is_valid():
         data = form.cleaned_data
-        venue = place_selectors.venue_get(actor=request.user, pk=data["venue"]) if data["venue"] else None
+        venue = None
+        if data["venue"]:
+            try:
+                venue = place_selectors.venue_get(actor=request.user, pk=data["venue"])
+            except Http404:
+                form.add_error("venue", _("Choose a venue from the list."))
+                return _detail(request, case, status=400, trajectory_form=form, venue_q=venue_q)
         _entry, error = _attempt(
             lambda: services.trajectory_add(
                 actor=request.user,

@@ -309,12 +309,20 @@ def test_an_interview_place_at_a_venue_finds_new_contacts(scene, epi, login_clie
         reverse("investigation:trajectory_add", args=[case.pk]),
         {
             "venue": cafe.pk,
+            "venue_q": "黄河",  # the page was loaded with another search; the live search offered the cafe
             "start": local(-2, 17).strftime("%Y-%m-%dT%H:%M"),
             "end": local(-2, 18).strftime("%Y-%m-%dT%H:%M"),
         },
     )
     assert response.status_code == 302
     assert Contact.objects.get(case=case, person=guest).venue == cafe
+    form = {
+        "start": local(-2, 17).strftime("%Y-%m-%dT%H:%M"),
+        "end": local(-2, 18).strftime("%Y-%m-%dT%H:%M"),
+    }
+    unknown = browser.post(reverse("investigation:trajectory_add", args=[case.pk]), {**form, "venue": 999999})
+    assert unknown.status_code == 400
+    assert shows(unknown.content.decode(), "Choose a venue from the list.")
 
 
 def test_retrace_notify_and_dispatch(scene, epi, login_client):
