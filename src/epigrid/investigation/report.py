@@ -9,12 +9,10 @@ entries; ``case_report_pdf`` only draws. Times are shown in the display time zon
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -24,12 +22,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from epigrid.core import selectors as core_selectors
 from epigrid.core.models import AuditEntry, User
-from epigrid.core.pdf import cjk_font
+from epigrid.core.pdf import cjk_font, draw_text, markup
 from epigrid.investigation import selectors, services, tracing
 from epigrid.investigation.models import Case, CaseLink, Contact, ContactStatus, Tier, TrajectoryEntry
 
@@ -135,49 +132,12 @@ def _d(value: dt.date | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "—"
 
 
-# The embedded CJK font (Droid Sans Fallback) has no Latin letters, digits or ASCII punctuation: runs of those
-# are set in Helvetica (one of the PDF standard fonts every reader has), so numbers, masked IDs (``*``) and times
-# show and can be searched.
-LATIN_FONT = "Helvetica"
-
-
-@functools.cache
-def _cjk_chars() -> frozenset[int]:
-    return frozenset(pdfmetrics.getFont(cjk_font()).face.charToGlyph)
-
-
-def _runs(text: str) -> list[tuple[str, bool]]:
-    """``text`` cut into runs the CJK font can draw (True) and runs for the Latin font (False)."""
-    chars = _cjk_chars()
-    runs: list[tuple[str, bool]] = []
-    for ch in text:
-        cjk = ord(ch) in chars
-        if runs and (runs[-1][1] == cjk or ch == " "):
-            runs[-1] = (runs[-1][0] + ch, runs[-1][1])
-        else:
-            runs.append((ch, cjk))
-    return runs
-
-
-def _markup(text: str) -> str:
-    return "".join(
-        escape(run) if cjk else f'<font name="{LATIN_FONT}">{escape(run)}</font>' for run, cjk in _runs(text)
-    )
-
-
 def _draw(canvas: Any, x: float, y: float, text: str, size: float, *, right: bool = False) -> None:
-    """Draw one line on the canvas in the two fonts; ``right``: ``x`` is where the line ends."""
-    runs = [(run, cjk_font() if cjk else LATIN_FONT) for run, cjk in _runs(text)]
-    if right:
-        x -= sum(pdfmetrics.stringWidth(run, font, size) for run, font in runs)
-    for run, font in runs:
-        canvas.setFont(font, size)
-        canvas.drawString(x, y, run)
-        x += pdfmetrics.stringWidth(run, font, size)
+    draw_text(canvas, x, y, text, size, align="right" if right else "left")
 
 
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(_markup(str(text)), style)
+    return Paragraph(markup(str(text)), style)
 
 
 def _table(rows: list[list[Any]], widths: list[float], styles: _Styles, *, header: bool = True) -> Table:

@@ -10,7 +10,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from epigrid.core.pdf import cjk_font
+from epigrid.core.pdf import draw_text
 from epigrid.places.codes import venue_code_url
 from epigrid.places.models import Venue
 
@@ -37,33 +37,32 @@ def _draw_qr(pdf: canvas.Canvas, text: str, *, x: float, top: float, size: float
 
 
 def _draw_poster(pdf: canvas.Canvas, venue: Venue, url: str) -> None:
-    font = cjk_font()
     width, height = A4
+    centre = width / 2
     pdf.setFillColorRGB(0.05, 0.45, 0.25)
     pdf.rect(0, height - 45 * mm, width, 45 * mm, fill=1, stroke=0)
     pdf.setFillColorRGB(1, 1, 1)
-    pdf.setFont(font, 30)
-    pdf.drawCentredString(width / 2, height - 25 * mm, "场所码 · 扫码登记")
-    pdf.setFont(font, 14)
-    pdf.drawCentredString(width / 2, height - 37 * mm, "Venue check-in code")
+    draw_text(pdf, centre, height - 25 * mm, "场所码 · 扫码登记", 30, align="centre")
+    draw_text(pdf, centre, height - 37 * mm, "Venue check-in code", 14, align="centre")
 
     pdf.setFillColorRGB(0, 0, 0)
-    pdf.setFont(font, 26)
-    pdf.drawCentredString(width / 2, height - 62 * mm, venue.name[:24])
-    pdf.setFont(font, 12)
-    pdf.drawCentredString(width / 2, height - 71 * mm, venue.address[:48])
+    draw_text(pdf, centre, height - 62 * mm, venue.name[:24], 26, align="centre")
+    draw_text(pdf, centre, height - 71 * mm, venue.address[:48], 12, align="centre")
 
     _draw_qr(pdf, url, x=(width - 120 * mm) / 2, top=height - 80 * mm, size=120 * mm)
 
-    pdf.setFont(font, 14)
     y = height - 215 * mm
     for line in INSTRUCTIONS:
-        pdf.drawCentredString(width / 2, y, line)
+        draw_text(pdf, centre, y, line, 14, align="centre")
         y -= 9 * mm
-    pdf.setFont(font, 9)
     pdf.setFillColorRGB(0.4, 0.4, 0.4)
-    pdf.drawCentredString(
-        width / 2, 15 * mm, f"{venue.get_type_display()} · 编号 {venue.pk} · 第 {venue.code_version} 版"
+    draw_text(
+        pdf,
+        centre,
+        15 * mm,
+        f"{venue.get_type_display()} · 编号 {venue.pk} · 第 {venue.code_version} 版",
+        9,
+        align="centre",
     )
 
 
@@ -80,8 +79,7 @@ def posters_pdf(venues: Iterable[Venue], *, base_url: str = "") -> bytes:
         pdf.showPage()
         pages += 1
     if pages == 0:
-        pdf.setFont(cjk_font(), 14)
-        pdf.drawString(20 * mm, A4[1] - 30 * mm, "没有已审批的场所 / No approved venues")
+        draw_text(pdf, 20 * mm, A4[1] - 30 * mm, "没有已审批的场所 / No approved venues", 14)
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()

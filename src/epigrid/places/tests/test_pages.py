@@ -302,7 +302,11 @@ def test_poster_pdf_holds_the_current_code_and_the_name(login_client, users, ven
     assert len(pages) == 1
     [decoded] = decode_qr(pages[0])
     assert_current_code(decoded, venue_a)
-    assert venue_a.name in pages[0].get_textpage().get_text_range()
+    text = pages[0].get_textpage().get_text_range()
+    assert venue_a.name in text
+    # Latin letters and digits come from the second font (the CJK one has none of them): they must show.
+    assert "Venue check-in code" in text
+    assert f"编号 {venue_a.pk} · 第 {venue_a.code_version} 版" in text
 
 
 def test_poster_of_a_pending_venue_is_refused_with_a_message(login_client, users, pending_a):

@@ -1,0 +1,70 @@
+"""Labels and one-line descriptions of the pages in the navigation (``roles.RoleSpec.nav`` names), in one
+place. A name not listed shows as itself, so that a new page is visible at once (and this table is the place
+to name it)."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+NAV: dict[str, tuple[Promise, Promise | str]] = {
+    "core:home": (_("Home"), _("Your start page.")),
+    "core:person_list": (_("People"), _("Find people in your area; personal data is masked.")),
+    "core:orgunit_map": (_("Map"), _("Streets, communities and grids of your area on a map.")),
+    "core:audit_list": (_("Audit log"), _("Who did what, in a tamper-evident log.")),
+    "core:policy_list": (_("Policies"), _("Disease profiles, policy versions and the response level.")),
+    "core:my_record": (_("My record"), _("Your own record as the office sees it.")),
+    "core:security": (_("Security"), _("Two-step login for your account.")),
+    "places:venue_list": (
+        _("Venues"),
+        _("Venues with check-in codes: applications, approval, posters, scanners."),
+    ),
+    "checkins:occupancy": (
+        _("Occupancy"),
+        _("How many people are in each venue now; key places and over-capacity venues."),
+    ),
+    "checkins:visit_list": (_("Visitors"), _("Invite visitors and record their arrival and departure.")),
+    "healthcode:my_code": (
+        _("My health code"),
+        _("Your health code: colour, reason and the QR code for doors."),
+    ),
+    "healthcode:verify": (_("Verify codes"), _("Check a personal health code at a door.")),
+    "healthcode:code_list": (_("Health codes"), _("Health-code colours of the people in your area.")),
+    "healthcode:appeals": (_("Appeals"), _("Residents who dispute their colour.")),
+    "healthcode:risk_areas": (
+        _("Risk areas"),
+        _("High- and medium-risk areas, their designation and import."),
+    ),
+    "healthcode:rule_sets": (
+        _("Colour rules"),
+        _("Colour rules per policy version, preview and activation."),
+    ),
+    "testing:station": (
+        _("Sampling"),
+        _("Open pooled tubes and add people by ID card, health code or typing."),
+    ),
+    "testing:lab": (_("Lab"), _("Receive boxes of tubes and enter or upload results.")),
+    "testing:archive": (
+        _("Testing"),
+        _("Testing rounds, coverage, turnaround, recalls and pool-size advice."),
+    ),
+    "testing:my_results": (_("My tests"), _("Your nucleic-acid test results and any re-test notice.")),
+    "investigation:case_list": (
+        _("Cases"),
+        _("Cases in your area: facts, trajectories, contacts and reports."),
+    ),
+    "investigation:chains": (
+        _("Transmission chains"),
+        _("Chains of linked cases, their graph and the epidemic curve."),
+    ),
+}
+
+
+def nav_label(name: str) -> str:
+    entry = NAV.get(name)
+    return str(entry[0]) if entry else name
+
+
+def nav_description(name: str) -> str:
+    entry = NAV.get(name)
+    return str(entry[1]) if entry else ""
