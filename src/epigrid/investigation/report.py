@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
 from reportlab.lib import colors
@@ -65,15 +64,6 @@ class ReportData:
     generated_at: dt.datetime = field(default_factory=timezone.now)
 
 
-def case_audit(*, actor: User, case: Case) -> QuerySet[AuditEntry]:
-    """The audit entries of one case, oldest first, for whoever may see the case. (The general audit search
-    needs ``audit.view``; the history of a case is part of the case.)"""
-    selectors.case_get(actor=actor, pk=case.pk)
-    return AuditEntry.objects.filter(object_type=Case._meta.label_lower, object_id=str(case.pk)).order_by(
-        "seq"
-    )
-
-
 def gather(*, actor: User, case: Case, now: dt.datetime | None = None) -> ReportData:
     case = selectors.case_get(actor=actor, pk=case.pk)
     window = (case.window_start, case.window_end)
@@ -89,7 +79,7 @@ def gather(*, actor: User, case: Case, now: dt.datetime | None = None) -> Report
         grid=grid.name if grid else case.org_code,
         entries=list(selectors.case_trajectory(actor=actor, case=case)),
         contacts=list(selectors.case_contacts(actor=actor, case=case)),
-        audit=list(case_audit(actor=actor, case=case)[:500]),
+        audit=list(selectors.case_history(actor=actor, case=case)[:500]),
         generated_at=now or timezone.now(),
     )
     try:

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from epigrid.core.models import User
+from epigrid.core.models import AuditEntry, User
 from epigrid.core.roles import Perm, has_perm
 from epigrid.core.scope import scoped
 from epigrid.core.selectors import policy_param
@@ -79,6 +79,15 @@ def trajectory_entry_get(*, actor: User, case: Case, pk: int) -> TrajectoryEntry
     if entry is None:
         raise Http404
     return entry
+
+
+def case_history(*, actor: User, case: Case) -> QuerySet[AuditEntry]:
+    """The audit entries of one case, oldest first, for whoever may see the case (the general audit search
+    needs ``audit.view``; the history of a case is part of the case)."""
+    case_get(actor=actor, pk=case.pk)
+    return AuditEntry.objects.filter(object_type=Case._meta.label_lower, object_id=str(case.pk)).order_by(
+        "seq"
+    )
 
 
 def person_contact_records(*, actor: User, person_id: int) -> QuerySet[Contact]:
@@ -180,35 +189,49 @@ def chain_list(*, actor: User, now: dt.datetime | None = None) -> list[Chain]:
     links_of: dict[int, list[CaseLink]] = defaultdict(list)
     for link in links:
         links_of[find(link.source_id)].append(link)
-    chains = []
-    for root, pks in members.items():
-        depth = _generations(pks, links_of[root])
-        times = sorted(case_time(cases[pk]) for pk in pks)
-        incubation = {cases[pk].disease_code for pk in pks}
-        days = max(
-            int(policy_param(disease_code=code, name="incubation_days_max", default=14))
-            for code in incubation
-        )
-        chains.append(
-            Chain(
-                id=min(pks),
-                cases=sorted((cases[pk] for pk in pks), key=lambda c: (case_time(c), c.pk)),
-                links=links_of[root],
-                generations=max(depth.values()),
-                depth=depth,
-                active=times[-1] >= now - dt.timedelta(days=days),
-                first_at=times[0],
-                last_at=times[-1],
-            )
-        )
+    chains = [_chain({pk: cases[pk] for pk in pks}, links_of[root], now=now) for root, pks in members.items()]
     return sorted(chains, key=lambda c: (-c.size, -c.last_at.timestamp(), c.id))
 
 
+def _chain(cases: dict[int, Case], links: list[CaseLink], *, now: dt.datetime) -> Chain:
+    """Measure one component: generations, first and newest case, whether it is still active."""
+    pks = list(cases)
+    depth = _generations(pks, links)
+    times = sorted(case_time(c) for c in cases.values())
+    days = max(
+        int(policy_param(disease_code=code, name="incubation_days_max", default=14))
+        for code in {c.disease_code for c in cases.values()}
+    )
+    return Chain(
+        id=min(pks),
+        cases=sorted(cases.values(), key=lambda c: (case_time(c), c.pk)),
+        links=links,
+        generations=max(depth.values()),
+        depth=depth,
+        active=times[-1] >= now - dt.timedelta(days=days),
+        first_at=times[0],
+        last_at=times[-1],
+    )
+
+
 def chain_of_case(*, actor: User, case: Case) -> Chain:
-    for chain in chain_list(actor=actor):
-        if any(c.pk == case.pk for c in chain.cases):
-            return chain
-    raise Http404
+    """The chain holding ``case``: its component is found by walking the links out from it, then only that
+    component is measured (the case page must not compute every chain of the district)."""
+    cases, links = _visible_graph(actor)
+    if case.pk not in cases:
+        raise Http404
+    neighbours: dict[int, set[int]] = defaultdict(set)
+    for link in links:
+        neighbours[link.source_id].add(link.target_id)
+        neighbours[link.target_id].add(link.source_id)
+    seen, queue = {case.pk}, deque([case.pk])
+    while queue:
+        for nxt in neighbours[queue.popleft()] - seen:
+            seen.add(nxt)
+            queue.append(nxt)
+    return _chain(
+        {pk: cases[pk] for pk in seen}, [link for link in links if link.source_id in seen], now=timezone.now()
+    )
 
 
 @dataclass(frozen=True)
