@@ -280,6 +280,13 @@ def _testing(*, scale: int | None) -> list[Metric]:
     return bench_testing(scale=scale)
 
 
+def _tracing(*, scale: int | None) -> list[Metric]:
+    """Contact tracing p50/p99 per case (engine; close+secondary and close only), a 1,000-case DuckDB batch, recall/precision vs the reference, pandas baseline (N=100000 residents, 28 days)."""
+    from epigrid.simulation.bench_tracing import bench_tracing
+
+    return bench_tracing(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
@@ -287,6 +294,7 @@ BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "healthcode": _healthcode,
     "ocr": _ocr,
     "testing": _testing,
+    "tracing": _tracing,
 }
 
 
