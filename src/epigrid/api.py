@@ -10,6 +10,7 @@ from epigrid.checkins.api import router as checkins_router
 from epigrid.core.api import router as core_router
 from epigrid.core.apiauth import BearerOrSession
 from epigrid.core.errors import DomainError
+from epigrid.grids.api import router as grids_router
 from epigrid.healthcode.api import router as healthcode_router
 from epigrid.investigation.api import router as investigation_router
 from epigrid.places.api import router as places_router
@@ -66,3 +67,4 @@ api.add_router("/", testing_router)
 api.add_router("/", ocr_router)
 api.add_router("/", investigation_router)
 api.add_router("/", quarantine_router)
+api.add_router("/", grids_router)

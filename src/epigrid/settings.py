@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "epigrid.testing",
     "epigrid.investigation",
     "epigrid.quarantine",
+    "epigrid.grids",
     "epigrid.simulation",
 ]
 

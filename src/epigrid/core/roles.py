@@ -61,6 +61,10 @@ class Perm:
     QUARANTINE_MANAGE = "quarantine.manage"  # sites and rooms, placement, transfer, release
     QUARANTINE_MONITOR = "quarantine.monitor"  # enter health reports for people in quarantine
     QUARANTINE_VISIT = "quarantine.visit"  # home quarantine: door seals and visits
+    TASK_VIEW = "task.view"  # grid tasks, staffing, patrols and emergencies in scope
+    TASK_WORK = "task.work"  # accept and carry out the tasks of one's grid (the phone app)
+    TASK_DISPATCH = "task.dispatch"  # create tasks by hand, send instructions, assign emergencies
+    GRID_MANAGE = "grid.manage"  # staff grids, sentinel points, patrol routes; reassign and cancel tasks
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ _RISK_NAV = "healthcode:risk_areas"
 _RULES_NAV = "healthcode:rule_sets"
 # Investigation pages (case.view): cases and transmission chains.
 _CASES_NAV = ("investigation:case_list", "investigation:chains")
+# Quarantine pages (quarantine.view): the dashboard and the line lists; managers also sites and placing people.
+_QUARANTINE_NAV = ("quarantine:dashboard", "quarantine:line_lists")
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -107,6 +113,8 @@ _LOCAL = (
         Perm.TESTING_VIEW,
         Perm.QUARANTINE_VIEW,
         Perm.QUARANTINE_VISIT,
+        Perm.TASK_VIEW,
+        Perm.TASK_WORK,
     }
 )
 
@@ -133,6 +141,9 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.CASE_VIEW,
                 Perm.QUARANTINE_VIEW,
                 Perm.QUARANTINE_MANAGE,
+                Perm.TASK_VIEW,
+                Perm.TASK_DISPATCH,
+                Perm.GRID_MANAGE,
             }
             | _CODES,
             nav=(
@@ -145,6 +156,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _RULES_NAV,
                 _ARCHIVE_NAV,
                 *_CASES_NAV,
+                *_QUARANTINE_NAV,
+                "quarantine:site_list",
                 "core:audit_list",
                 "core:policy_list",
             ),
@@ -160,6 +173,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.TESTING_VIEW,
                 Perm.CASE_VIEW,
                 Perm.QUARANTINE_VIEW,
+                Perm.TASK_VIEW,
+                Perm.TASK_DISPATCH,
             },
             nav=(
                 *_STAFF_NAV,
@@ -170,6 +185,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _RULES_NAV,
                 _ARCHIVE_NAV,
                 *_CASES_NAV,
+                *_QUARANTINE_NAV,
                 "core:policy_list",
             ),
         ),
@@ -197,6 +213,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _RISK_NAV,
                 _ARCHIVE_NAV,
                 *_CASES_NAV,
+                *_QUARANTINE_NAV,
             ),
         ),
         RoleSpec(
@@ -216,14 +233,21 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             | _REVEAL
             | _CODES
             | {Perm.QUARANTINE_VIEW, Perm.QUARANTINE_MANAGE, Perm.QUARANTINE_MONITOR, Perm.QUARANTINE_VISIT},
-            nav=(*_STAFF_NAV, _CODES_NAV, _VERIFY_NAV),
+            nav=(
+                *_STAFF_NAV,
+                *_QUARANTINE_NAV,
+                "quarantine:site_list",
+                "quarantine:place",
+                _CODES_NAV,
+                _VERIFY_NAV,
+            ),
         ),
-        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV)),
-        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV)),
+        RoleSpec(Role.GRID_LEADER, _LOCAL | {Perm.GRID_MANAGE}, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV)),
+        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV)),
         RoleSpec(
             Role.COMMUNITY_OFFICER,
-            _LOCAL | _REVEAL | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE},
-            nav=(*_LOCAL_NAV, _CODES_NAV, _APPEALS_NAV, _VERIFY_NAV),
+            _LOCAL | _REVEAL | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE, Perm.GRID_MANAGE, Perm.TASK_DISPATCH},
+            nav=(*_LOCAL_NAV, _CODES_NAV, _APPEALS_NAV, _VERIFY_NAV, *_QUARANTINE_NAV),
         ),
         RoleSpec(
             Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")

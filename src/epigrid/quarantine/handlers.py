@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from epigrid.core.models import Event
 from epigrid.quarantine import services
+from epigrid.quarantine.models import OPEN_STATUSES, Placement
 
 
 def _time(value: Any, event: Event) -> dt.datetime:
@@ -51,7 +52,35 @@ def on_case_confirmed(event: Event) -> None:
     )
 
 
+def on_task_done(event: Event) -> None:
+    """``task.done`` of a home visit or a door seal by a grid worker: the quarantine record gets it too."""
+    kind, person_id = event.payload.get("type"), event.payload.get("person_id")
+    if kind not in ("quarantine_visit", "door_seal") or not person_id:
+        return
+    placement = (
+        Placement.objects.filter(person_id=person_id, status__in=OPEN_STATUSES).select_related("site").first()
+    )
+    if placement is None:
+        return
+    result = event.payload.get("result", {})
+    at = _time(event.payload.get("at"), event)
+    if kind == "quarantine_visit":
+        services.visit_record(
+            actor=None,
+            placement=placement,
+            result=result.get("result", "ok"),
+            team="网格员",
+            note=result.get("note", ""),
+            at=at,
+        )
+    elif placement.site.kind == "home":
+        services.seal_record(
+            actor=None, placement=placement, number=result.get("seal_number", ""), sealed_at=at
+        )
+
+
 HANDLERS = {
+    "task.done": on_task_done,
     "contacts.quarantine_requested": on_quarantine_requested,
     "test.resulted": on_test_resulted,
     "case.confirmed": on_case_confirmed,

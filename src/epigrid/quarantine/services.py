@@ -325,6 +325,17 @@ def _place(
                     payload={"person_ids": ids, "until": end.isoformat(), "at": start.isoformat()},
                     org_code=district_code(),
                 )
+            # Home quarantines need their door sealed and daily visits: the grid module makes the tasks.
+            homes: dict[str, list[dict[str, int]]] = defaultdict(list)
+            for placement in made:
+                if placement.site.kind == SiteKind.HOME:
+                    homes[placement.org_code].append(
+                        {"person_id": placement.person_id, "placement_id": placement.pk}
+                    )
+            events.publish_many(
+                "quarantine.home_placed",
+                [({"people": people}, code) for code, people in sorted(homes.items())],
+            )
         audit_record(
             actor=actor,
             action="quarantine.place",
