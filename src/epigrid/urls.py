@@ -14,7 +14,10 @@ urlpatterns = [
     path("health-code/", include("epigrid.healthcode.urls")),
     path("testing/", include("epigrid.testing.urls")),
     path("investigation/", include("epigrid.investigation.urls")),
+    path("quarantine/", include("epigrid.quarantine.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
+    # the report link of a person in quarantine: /q/<token>
+    path("", include("epigrid.quarantine.public_urls")),
     path("", include("epigrid.core.urls")),
 ]

@@ -61,10 +61,6 @@ class Perm:
     QUARANTINE_MANAGE = "quarantine.manage"  # sites and rooms, placement, transfer, release
     QUARANTINE_MONITOR = "quarantine.monitor"  # enter health reports for people in quarantine
     QUARANTINE_VISIT = "quarantine.visit"  # home quarantine: door seals and visits
-    TASK_VIEW = "task.view"  # grid tasks, staffing, patrols and emergencies in scope
-    TASK_WORK = "task.work"  # accept and carry out the tasks of one's grid (the phone app)
-    TASK_DISPATCH = "task.dispatch"  # create tasks by hand, send instructions, assign emergencies
-    GRID_MANAGE = "grid.manage"  # staff grids, sentinel points, patrol routes; reassign and cancel tasks
 
 
 @dataclass(frozen=True)
@@ -113,8 +109,6 @@ _LOCAL = (
         Perm.TESTING_VIEW,
         Perm.QUARANTINE_VIEW,
         Perm.QUARANTINE_VISIT,
-        Perm.TASK_VIEW,
-        Perm.TASK_WORK,
     }
 )
 
@@ -141,9 +135,6 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.CASE_VIEW,
                 Perm.QUARANTINE_VIEW,
                 Perm.QUARANTINE_MANAGE,
-                Perm.TASK_VIEW,
-                Perm.TASK_DISPATCH,
-                Perm.GRID_MANAGE,
             }
             | _CODES,
             nav=(
@@ -173,8 +164,6 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.TESTING_VIEW,
                 Perm.CASE_VIEW,
                 Perm.QUARANTINE_VIEW,
-                Perm.TASK_VIEW,
-                Perm.TASK_DISPATCH,
             },
             nav=(
                 *_STAFF_NAV,
@@ -242,11 +231,11 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _VERIFY_NAV,
             ),
         ),
-        RoleSpec(Role.GRID_LEADER, _LOCAL | {Perm.GRID_MANAGE}, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV)),
+        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV)),
         RoleSpec(Role.GRID_WORKER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV)),
         RoleSpec(
             Role.COMMUNITY_OFFICER,
-            _LOCAL | _REVEAL | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE, Perm.GRID_MANAGE, Perm.TASK_DISPATCH},
+            _LOCAL | _REVEAL | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE},
             nav=(*_LOCAL_NAV, _CODES_NAV, _APPEALS_NAV, _VERIFY_NAV, *_QUARANTINE_NAV),
         ),
         RoleSpec(
