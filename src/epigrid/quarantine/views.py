@@ -17,6 +17,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,7 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from epigrid.core import ratelimit
 from epigrid.core import selectors as core_selectors
 from epigrid.core.errors import DomainError, Forbidden
-from epigrid.core.htmx import paginate, query_without_page, render_page, staff_page
+from epigrid.core.htmx import PAGE_SIZE, query_without_page, render_page, staff_page
 from epigrid.core.middleware import client_ip
 from epigrid.core.models import OrgLevel, User
 from epigrid.core.roles import Perm, has_perm
@@ -283,11 +284,15 @@ def line_lists(request: HttpRequest) -> HttpResponse:
     site = _chosen_site(user, site_id) if site_id.isdigit() else None
     rows = selectors.line_list(actor=user, name=name, site_id=site.pk if site else None)
     counts = selectors.line_list_counts(actor=user)
+    paginator = Paginator(rows, PAGE_SIZE)
+    if site is None:
+        paginator.count = counts[name]  # the tab's count is this list's: no second COUNT query
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "name": name,
         "title": LIST_TITLES[name],
         "tabs": [(key, LIST_TITLES[key], counts[key]) for key in selectors.LINE_LISTS],
-        "page": paginate(request, rows),
+        "page": page,
         "query": query_without_page(request),
         "site": site,
         "sites": _site_choices(user),
