@@ -287,6 +287,20 @@ def _tracing(*, scale: int | None) -> list[Metric]:
     return bench_tracing(scale=scale)
 
 
+def _quarantine(*, scale: int | None) -> list[Metric]:
+    """Placement of N contacts at once vs one by one (households together, target < 10 s), line lists at 4N in quarantine p50/p99 (N=5000)."""
+    from epigrid.quarantine.bench import bench_quarantine
+
+    return bench_quarantine(scale=scale)
+
+
+def _tasks(*, scale: int | None) -> list[Metric]:
+    """Grid tasks: N created and routed from an event burst (target < 20 s for 50,000) vs one by one; the worker's list at 500 open tasks, selector and HTTP p50/p99 (target p50 < 100 ms) (N=50000)."""
+    from epigrid.grids.bench import bench_tasks
+
+    return bench_tasks(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
@@ -295,6 +309,8 @@ BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "ocr": _ocr,
     "testing": _testing,
     "tracing": _tracing,
+    "tasks": _tasks,
+    "quarantine": _quarantine,
 }
 
 
