@@ -42,7 +42,8 @@ def test_tracing_bench_reports_agreement_and_leaves_nothing(monkeypatch, capsys)
         assert 0 < p50["value"] <= p99["value"] and p50["baseline"] > 0
         assert p50["ratio"] == pytest.approx(p50["value"] / p50["baseline"], rel=1e-2)
     assert metrics["batch_s"]["cases"] == 30 and metrics["batch_s"]["baseline"] > 0
-    for name in ("engine", "engine_close", "proposed", "proposed_close", "batch", "pandas"):
+    assert metrics["batch_close_s"]["cases"] == 30
+    for name in ("engine", "engine_close", "proposed", "proposed_close", "batch", "batch_close", "pandas"):
         assert metrics[f"{name}_recall"]["pairs"] > 0
         assert metrics[f"{name}_recall"]["value"] == 1.0, name
         assert metrics[f"{name}_precision"]["value"] == 1.0, name
