@@ -17,6 +17,27 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+class BoxPackForm(forms.Form):
+    """The sampler's handover of a box to transport: the box, the courier, the tubes scanned into it."""
+
+    code = forms.CharField(
+        label=_("Box code"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    courier = forms.CharField(label=_("Courier (name, phone)"), max_length=60)
+    barcodes = forms.CharField(
+        label=_("Tube barcodes scanned into the box, one per line"),
+        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_barcodes(self) -> list[str]:
+        barcodes = [
+            b for line in _lines(self.cleaned_data["barcodes"]) for b in line.replace(",", " ").split()
+        ]
+        if len(barcodes) > MAX_LINES:
+            raise forms.ValidationError(_("At most %(n)d tubes at a time.") % {"n": MAX_LINES})
+        return list(dict.fromkeys(barcodes))
+
+
 class BoxReceiveForm(forms.Form):
     box = forms.CharField(
         label=_("Box code"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})

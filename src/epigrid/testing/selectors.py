@@ -28,6 +28,24 @@ def tube_by_barcode(*, actor: User, barcode: str) -> Tube:
     return tube
 
 
+def pending_results(*, actor: User) -> QuerySet[Tube]:
+    """Results awaiting a second lab user's confirmation (dual confirmation), oldest first.
+
+    The lab works district-wide; others see the pending tubes of their area if they may see tubes at all."""
+    qs = Tube.objects.exclude(pending_result="").select_related("pending_by").order_by("pending_at", "pk")
+    if has_perm(actor, Perm.TESTING_LAB):
+        return qs
+    return scoped(qs, actor) if has_perm(actor, Perm.TESTING_VIEW) else qs.none()
+
+
+def box_list(*, actor: User) -> QuerySet:
+    """Boxes in scope, newest first (the sampler's handover list; the lab sees every box)."""
+    from epigrid.testing.models import Box
+
+    qs = Box.objects.select_related("packed_by", "received_by").order_by("-packed_at", "-pk")
+    return qs if has_perm(actor, Perm.TESTING_LAB) else scoped(qs, actor)
+
+
 def box_by_code(*, actor: User, code: str):
     """The lab receives boxes from anywhere in the district; others see the boxes of their area."""
     from epigrid.testing.models import Box

@@ -173,6 +173,12 @@ def tube_seal(*, actor: User, tube: Tube) -> Tube:
 def box_pack(*, actor: User, code: str, barcodes: list[str], courier: str = "") -> Box:
     """Sealed tubes go into a box handed over to transport (handover record: who, when, how many)."""
     _require(actor, Perm.TESTING_SAMPLE)
+    code = (code or "").strip()
+    if not code or len(code) > 40 or not code.replace("-", "").isalnum():
+        raise DomainError(_("A box code is 1 to 40 letters, digits or dashes."), field="code")
+    barcodes = list(dict.fromkeys(b.strip() for b in barcodes if b and b.strip()))
+    if not barcodes:
+        raise DomainError(_("Scan the tubes going into the box."), field="barcodes")
     tubes = list(Tube.objects.filter(barcode__in=barcodes))
     found = {t.barcode for t in tubes}
     unknown = sorted(set(barcodes) - found)
@@ -187,7 +193,7 @@ def box_pack(*, actor: User, code: str, barcodes: list[str], courier: str = "") 
     try:
         with transaction.atomic():
             box = Box.objects.create(
-                code=code.strip(),
+                code=code,
                 org_code=actor.org_code or district_code(),
                 packed_by=actor,
                 packed_at=now,

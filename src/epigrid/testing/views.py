@@ -15,7 +15,8 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -31,16 +32,19 @@ from epigrid.core.roles import Perm
 from epigrid.core.scope import scoped
 from epigrid.testing import selectors, services
 from epigrid.testing.forms import (
+    BoxPackForm,
     BoxReceiveForm,
     ResultLinesForm,
     RoundForm,
     SheetMappingForm,
     SheetUploadForm,
 )
+from epigrid.testing.handover import handover_sheet_pdf
 from epigrid.testing.models import POOL_SIZES, TestingRound
 
 _SHEET_SESSION = "epigrid.testing.sheet"
 SHEET_PREVIEW_ROWS = 5
+PENDING_SHOWN = 500
 
 
 def _positivity() -> dict[str, Any]:
@@ -70,6 +74,68 @@ def station(request: HttpRequest) -> HttpResponse:
         },
     }
     return render_page(request, "testing/station.html", context)
+
+
+# --- handover to transport ------------------------------------------------------------------------
+
+
+@never_cache
+@staff_page(Perm.TESTING_SAMPLE)
+@require_http_methods(["GET", "POST"])
+def handover(request: HttpRequest) -> HttpResponse:
+    """Sealed tubes scanned into a box handed over to a courier; the printable handover sheet follows."""
+    form = BoxPackForm(request.POST or None)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                box = services.box_pack(
+                    actor=request.user,
+                    code=form.cleaned_data["code"],
+                    barcodes=form.cleaned_data["barcodes"],
+                    courier=form.cleaned_data["courier"],
+                )
+            except Forbidden as err:
+                raise PermissionDenied(err.message) from None
+            except DomainError as err:
+                error, status = err.message, 400
+            else:
+                return redirect("testing:box", code=box.code)
+        else:
+            status = 400
+    boxes = list(selectors.box_list(actor=request.user).annotate(tube_count=Count("tubes"))[:50])
+    context = {"form": form, "error": error, "boxes": boxes}
+    return render_page(request, "testing/handover.html", context, status=status)
+
+
+def _box(request: HttpRequest, code: str):
+    box = selectors.box_by_code(actor=request.user, code=code)
+    if box is None:
+        raise Http404
+    return box
+
+
+@never_cache
+@staff_page(any_of=(Perm.TESTING_SAMPLE, Perm.TESTING_LAB))
+@require_GET
+def box_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """One box's handover record (who, when, courier, tubes) and, once the lab scanned it, its receipt."""
+    box = _box(request, code)
+    tubes = list(box.tubes.annotate(swabs=Count("specimens")).order_by("barcode"))
+    context = {"box": box, "tubes": tubes, "swabs": sum(t.swabs for t in tubes)}
+    return render_page(request, "testing/box.html", context)
+
+
+@never_cache
+@staff_page(any_of=(Perm.TESTING_SAMPLE, Perm.TESTING_LAB))
+@require_GET
+def box_sheet(request: HttpRequest, code: str) -> HttpResponse:
+    """The printable handover sheet (PDF) that travels with the box."""
+    box = _box(request, code)
+    response = HttpResponse(handover_sheet_pdf(box), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="handover-{box.code}.pdf"'
+    return response
 
 
 # --- the lab --------------------------------------------------------------------------------------
