@@ -141,6 +141,22 @@ class _PgCursor:
             return self.cursor.fetchall()
 
 
+PG_ANY = 2_000  # ids per "= ANY(array)": see select_by_ids
+
+
+def select_by_ids(sql: str, ids: Sequence[int], *, per_query: int = PG_ANY) -> list[tuple]:
+    """PostgreSQL: ``sql`` (ending in ``= ANY(%b::bigint[])``) for ``ids``, ``per_query`` ids at a time.
+
+    With 20,000 ids in one array the planner prices 20,000 index probes above a scan of a million-row table
+    and scans it (0.3-0.6 s a query, measured); a few thousand are looked up through the index."""
+    rows: list[tuple] = []
+    with raw_cursor() as cursor:
+        for start in range(0, len(ids), per_query):
+            cursor.execute(sql, [list(ids[start : start + per_query])])
+            rows += cursor.fetchall()
+    return rows
+
+
 def raw_cursor() -> _PgCursor:
     """A cursor for arrays as binary parameters (``%b``; ~1-2 µs a value in psycopg's C code), PostgreSQL only.
 
@@ -198,23 +214,31 @@ def _facts_columns_pg(person_ids: list[int] | None) -> dict[str, np.ndarray]:
     """
     meta = PersonFacts._meta
     quote = connection.ops.quote_name
+    sql = f"SELECT {pg_facts_select()} FROM {quote(meta.db_table)}"  # noqa: S608 - names from the model
+    if person_ids is not None:
+        rows = select_by_ids(f"{sql} WHERE {quote('person_id')} = ANY(%b::bigint[])", person_ids)
+        # Sorted here: with an ORDER BY the planner may walk the whole primary key in order and filter.
+        rows.sort(key=_first)
+    else:
+        with raw_cursor() as cursor:
+            cursor.execute(f"{sql} ORDER BY {quote('person_id')}")
+            rows = cursor.fetchall()
+    return _pg_columns(rows)
+
+
+def pg_facts_select() -> str:
+    """The facts columns in ``_FIELDS`` order as PostgreSQL selects them for :func:`recompute`: times as
+    epoch seconds in float8 (also a ``RETURNING`` list)."""
+    meta, quote = PersonFacts._meta, connection.ops.quote_name
     selected = []
     for name in _FIELDS:
         column = quote(meta.get_field(name.removesuffix("_id") if name == "person_id" else name).column)
         selected.append(f"EXTRACT(EPOCH FROM {column})::float8" if name in rules.TIME_FACTS else column)
-    sql = f"SELECT {', '.join(selected)} FROM {quote(meta.db_table)}"  # noqa: S608 - names from the model
-    params: list[Any] = []
-    if person_ids is not None:
-        sql += f" WHERE {quote('person_id')} = ANY(%b::bigint[])"
-        params = [person_ids]
-    else:
-        sql += f" ORDER BY {quote('person_id')}"
-    with raw_cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if person_ids is not None:
-        # Sorted here: with an ORDER BY the planner may walk the whole primary key in order and filter.
-        rows.sort(key=_first)
+    return ", ".join(selected)
+
+
+def _pg_columns(rows: list[tuple]) -> dict[str, np.ndarray]:
+    """Rows of :func:`pg_facts_select`, sorted by person, as columns."""
     transposed = list(zip(*rows, strict=True)) if rows else [() for _ in _FIELDS]
     return {
         # None becomes NaN in a float array
@@ -239,11 +263,8 @@ def _code_rows(person_ids: list[int] | None) -> list[tuple]:
     )
     params: list[Any] = []
     if person_ids is not None and is_postgres():
-        sql += f" WHERE {quote('person_id')} = ANY(%b::bigint[])"
-        params = [person_ids]
-        with raw_cursor() as cursor:
-            cursor.execute(sql, params)
-            return sorted(cursor.fetchall(), key=_first)  # not ORDER BY: see _facts_columns_pg
+        rows = select_by_ids(f"{sql} WHERE {quote('person_id')} = ANY(%b::bigint[])", person_ids)
+        return sorted(rows, key=_first)  # not ORDER BY: see _facts_columns_pg
     if person_ids is not None:
         sql += f" WHERE {quote('person_id')} IN ({', '.join(['%s'] * len(person_ids))})"
         params = list(person_ids)
@@ -303,8 +324,13 @@ def recompute(
     *,
     now: dt.datetime | None = None,
     rule_set: RuleSet | None = None,
+    known_facts: list[tuple] | None = None,
 ) -> RecomputeResult:
-    """Recompute the colours of ``person_ids`` (None: everyone with facts or a code); write what changed."""
+    """Recompute the colours of ``person_ids`` (None: everyone with facts or a code); write what changed.
+
+    ``known_facts`` (PostgreSQL): every facts row of ``person_ids`` as :func:`pg_facts_select` gives them,
+    when the caller has them at hand (``RETURNING`` of the write that just made them), so that they are not
+    read again."""
     now = now or timezone.now()
     rule_set = rule_set or active_rule_set()
     rule_list = rule_set.rules if rule_set is not None else []
@@ -315,7 +341,10 @@ def recompute(
     overrides = _overrides(ids, now)
     outcomes = _Outcomes(rule_list)
     for chunk in _chunks(ids):
-        cols = _facts_columns(chunk)
+        if known_facts is not None and chunk is not None and len(chunk) == len(ids or ()):
+            cols = _pg_columns(sorted(known_facts, key=_first))  # one chunk: all of them
+        else:
+            cols = _facts_columns(chunk)
         code_rows = _code_rows(chunk)
         # People with a code but no facts any more are evaluated on empty facts; so is everyone else when
         # the rules give empty facts a colour (e.g. "no test within 72 hours" in an emergency).
@@ -449,7 +478,7 @@ def _write(cols, outcome_index, outcomes, code_rows, code_ids, overrides, rule_s
     with transaction.atomic():
         if is_postgres():
             with raw_cursor() as cursor:
-                pg_insert(cursor, HealthCode, _CODE_FIELDS, new_codes)
+                _pg_insert_codes(cursor, new_codes)
                 pg_update(cursor, HealthCode, _CODE_FIELDS[1:], recoloured)
                 pg_update(cursor, HealthCode, kept_since, reruled)
                 pg_insert(cursor, HealthCodeChange, _CHANGE_FIELDS, changes)
@@ -511,9 +540,48 @@ def pg_insert(cursor: Any, model: Any, fields: Sequence[str], rows: Sequence[tup
         cursor.execute(sql, [list(column) for column in zip(*rows[start : start + PG_ROWS], strict=True)])
 
 
+def _pg_insert_codes(cursor: Any, rows: list[tuple]) -> None:
+    """PostgreSQL: new codes (``_CODE_FIELDS`` order) with the few distinct outcomes sent once.
+
+    The rows of one recompute share their times and rule set, and their (colour, rule, reason, to-green)
+    is one of a few outcomes: per row only person, org code and the outcome's number travel (three arrays
+    of 20,000 values instead of nine)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    meta = HealthCode._meta
+    outcomes: dict[tuple, int] = {}
+    pids, orgs, numbers = [], [], []
+    since, rule_set_id, computed_at = rows[0][6], rows[0][7], rows[0][8]
+    for pid, org_code, colour, rule_id, reason, to_green, row_since, row_rule_set, row_computed in rows:
+        if (row_since, row_rule_set, row_computed) != (since, rule_set_id, computed_at):
+            pg_insert(cursor, HealthCode, _CODE_FIELDS, rows)  # not one recompute's rows: the plain way
+            return
+        pids.append(pid)
+        orgs.append(org_code)
+        numbers.append(outcomes.setdefault((colour, rule_id, reason, to_green), len(outcomes) + 1))
+    columns = ", ".join(quote(meta.get_field(f).column) for f in _CODE_FIELDS)
+    time_type, rule_set_type = pg_type(meta.get_field("since")), pg_type(meta.get_field("rule_set"))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
+        f"SELECT v.k, v.o, s.colour, s.rule_id, s.reason, s.to_green, "
+        f"%b::{time_type}, %b::{rule_set_type}, %b::{time_type} "
+        "FROM unnest(%b::bigint[], %b::text[], %b::int8[]) AS v(k, o, n) "
+        "JOIN unnest(%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY "
+        "AS s(colour, rule_id, reason, to_green, n) ON s.n = v.n"
+    )
+    table = [list(column) for column in zip(*outcomes, strict=True)]
+    for start in range(0, len(pids), PG_ROWS):
+        end = start + PG_ROWS
+        cursor.execute(
+            sql,
+            [since, rule_set_id, computed_at, pids[start:end], orgs[start:end], numbers[start:end], *table],
+        )
+
+
 def pg_update(cursor: Any, model: Any, fields: Sequence[str], rows: Sequence[tuple]) -> None:
     """PostgreSQL: ``rows`` (values in ``fields`` order, then the primary key) as one
-    ``UPDATE ... FROM unnest(arrays)`` per :data:`PG_ROWS` rows."""
+    ``UPDATE ... FROM unnest(arrays)`` per :data:`PG_ANY` rows."""
     if not rows:
         return
     quote = connection.ops.quote_name
@@ -532,8 +600,8 @@ def pg_update(cursor: Any, model: Any, fields: Sequence[str], rows: Sequence[tup
         f"FROM unnest({arrays}, %b::{key_type}[]) AS v({', '.join(aliases)}, k) "
         f"WHERE {table}.{pk} = v.k AND {table}.{pk} = ANY(%b::{key_type}[])"
     )
-    for start in range(0, len(rows), PG_ROWS):
-        columns = [list(column) for column in zip(*rows[start : start + PG_ROWS], strict=True)]
+    for start in range(0, len(rows), PG_ANY):  # the keys' array is an "= ANY": see select_by_ids
+        columns = [list(column) for column in zip(*rows[start : start + PG_ANY], strict=True)]
         cursor.execute(sql, [*columns, columns[-1]])
 
 

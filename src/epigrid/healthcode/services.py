@@ -283,21 +283,21 @@ def facts_update_each(
         named.update(changes)
     ids = sorted(values)
     with transaction.atomic():
-        _facts_write_each(ids, values)
+        written = _facts_write_each(ids, values)
         audit_record(
             actor=actor, action="healthcode.facts", detail={"count": len(ids), "facts": sorted(named)}
         )
-    return engine.recompute(ids)
+    return engine.recompute(ids, known_facts=written)
 
 
 _IN_CHUNK = 10_000  # ids per IN (...) list: well under SQLite's 32,766 variables
 _ZERO = dt.timedelta(0)
 
 
-def _facts_write_each(ids: list[int], values: dict[int, dict[str, Any]]) -> None:
+def _facts_write_each(ids: list[int], values: dict[int, dict[str, Any]]) -> list[tuple] | None:
+    """Write the facts; on PostgreSQL return the rows as written (for the recompute that follows)."""
     if engine.is_postgres():
-        _facts_write_each_pg(ids, values)
-        return
+        return _facts_write_each_pg(ids, values)
     quote = connection.ops.quote_name
     person, facts = Person._meta, PersonFacts._meta
     orgs: dict[int, str] = {}
@@ -348,6 +348,7 @@ def _facts_write_each(ids: list[int], values: dict[int, dict[str, Any]]) -> None
             cursor.executemany(engine._insert_sql(PersonFacts, tuple(columns)), inserts)
         for names, params in updates.items():
             cursor.executemany(engine._update_sql(PersonFacts, [*names, "updated_at"]), params)
+    return None
 
 
 def _fact_adapter(fields: dict[str, Any]) -> Any:
@@ -375,14 +376,15 @@ def _fact_adapter(fields: dict[str, Any]) -> Any:
     return adapt
 
 
-def _facts_write_each_pg(ids: list[int], values: dict[int, dict[str, Any]]) -> None:
+def _facts_write_each_pg(ids: list[int], values: dict[int, dict[str, Any]]) -> list[tuple]:
     """PostgreSQL: per set of named facts, one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE``
     per :data:`engine.PG_ROWS` people.
 
     ``executemany`` is one Bind/Execute per row on psycopg 3 (a million 17-column facts rows cost minutes);
     arrays as binary parameters are ~1 µs a value. People with facts get the named facts and ``updated_at``
     (the ``DO UPDATE``), the others a full row of defaults with their person's org code; ids of no person
-    are skipped, as on SQLite."""
+    are skipped, as on SQLite. Returns every written row as the engine reads facts (``RETURNING``), which
+    spares the recompute that follows reading them again."""
     quote = connection.ops.quote_name
     person, facts = Person._meta, PersonFacts._meta
     fields = {name: facts.get_field(name) for name in FACT_FIELDS}
@@ -390,17 +392,17 @@ def _facts_write_each_pg(ids: list[int], values: dict[int, dict[str, Any]]) -> N
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     table = quote(facts.db_table)
     columns = list(facts.concrete_fields)  # person, org_code, the facts, updated_at
+    # The persons' org codes by primary key (not joined into the INSERT: with a million persons the planner
+    # hashes the whole table for 20,000 rows).
+    orgs: dict[int, str] = dict(
+        engine.select_by_ids(
+            f"SELECT {quote(person.pk.column)}, {quote('org_code')} FROM {quote(person.db_table)} "  # noqa: S608
+            f"WHERE {quote(person.pk.column)} = ANY(%b::bigint[])",
+            ids,
+        )
+    )
+    written: list[tuple] = []
     with engine.raw_cursor() as cursor:
-        # The persons' org codes by primary key (not joined into the INSERT: with a million persons the
-        # planner may hash the whole table for 20,000 rows).
-        orgs: dict[int, str] = {}
-        for start in range(0, len(ids), engine.PG_ROWS):
-            cursor.execute(
-                f"SELECT {quote(person.pk.column)}, {quote('org_code')} FROM {quote(person.db_table)} "  # noqa: S608
-                f"WHERE {quote(person.pk.column)} = ANY(%b::bigint[])",
-                [ids[start : start + engine.PG_ROWS]],
-            )
-            orgs.update(cursor.fetchall())
         groups: dict[tuple[str, ...], list[int]] = {}
         for pid in ids:
             if pid in orgs:
@@ -432,6 +434,7 @@ def _facts_write_each_pg(ids: list[int], values: dict[int, dict[str, Any]]) -> N
                 f"FROM unnest({arrays}) AS v({', '.join(['k', 'o', *aliases.values()])}) "
                 f"ON CONFLICT ({quote(facts.pk.column)}) DO UPDATE SET "
                 + ", ".join(f"{c} = EXCLUDED.{c}" for c in set_columns)
+                + f" RETURNING {engine.pg_facts_select()}"
             )
             for start in range(0, len(pids), engine.PG_ROWS):
                 chunk = pids[start : start + engine.PG_ROWS]
@@ -441,6 +444,8 @@ def _facts_write_each_pg(ids: list[int], values: dict[int, dict[str, Any]]) -> N
                     *([adapt(n, values[pid][n]) for pid in chunk] for n in names),
                 ]
                 cursor.execute(sql, [*constants, *arrays_params])
+                written += cursor.fetchall()
+    return written
 
 
 def risk_area_new_case(*, actor: User | None, area: RiskArea, at: dt.datetime | None = None) -> RiskArea:
