@@ -13,12 +13,14 @@ from epigrid.testing import selectors, services
 from epigrid.testing.models import Tube
 from epigrid.testing.schemas import (
     MyResultOut,
+    PendingOut,
     ResultRowIn,
     ResultRowOut,
     SpecimenIn,
     SpecimenOut,
     TubeIn,
     TubeOut,
+    TubesIn,
 )
 
 router = Router(tags=["testing"])
@@ -93,6 +95,38 @@ def results(request: HttpRequest, payload: list[ResultRowIn]):
     """One row per tube; each row's outcome says what happened (a bad row does not lose the good ones)."""
     rows = [row.dict() for row in payload]
     return [o.__dict__ for o in services.results_submit(actor=request.user, rows=rows)]
+
+
+@router.get("testing/results/pending", response={200: list[PendingOut], **ERRORS})
+def results_pending(request: HttpRequest, limit: int = 500, offset: int = 0):
+    """Results awaiting confirmation by a second lab user (policy ``testing_dual_confirmation``)."""
+    tubes = selectors.pending_results(actor=request.user)[offset : offset + max(1, min(limit, 5000))]
+    return [
+        {
+            "tube": t.barcode,
+            "result": t.pending_result,
+            "tested_at": t.pending_tested_at,
+            "entered_by": t.pending_by.username if t.pending_by else "",
+            "entered_at": t.pending_at,
+            "mine": t.pending_by_id == request.user.pk,
+        }
+        for t in tubes
+    ]
+
+
+@router.post("testing/results/confirm", response={200: list[ResultRowOut], **ERRORS})
+def results_confirm(request: HttpRequest, payload: TubesIn):
+    """A second lab user confirms pending results: they become final and propagate. Confirming a result
+    one entered oneself is a 400 and confirms nothing."""
+    outcomes = services.results_confirm(actor=request.user, barcodes=payload.tubes)
+    return [o.__dict__ for o in outcomes]
+
+
+@router.post("testing/results/reject", response={200: list[ResultRowOut], **ERRORS})
+def results_reject(request: HttpRequest, payload: TubesIn):
+    """Drop pending results (the tubes can be entered again)."""
+    outcomes = services.results_reject(actor=request.user, barcodes=payload.tubes, reason=payload.reason)
+    return [o.__dict__ for o in outcomes]
 
 
 @router.get("me/test-results", response=list[MyResultOut])

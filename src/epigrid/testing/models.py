@@ -112,6 +112,25 @@ class Tube(models.Model):
     tested_at = models.DateTimeField(null=True, blank=True)
     resulted_at = models.DateTimeField(null=True, blank=True)
     resulted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Dual confirmation (policy ``testing_dual_confirmation``): a result entered by one lab user waits here
+    # until a second, different lab user confirms it; only then is it the tube's result and propagated.
+    pending_result = models.CharField(max_length=10, choices=TubeResult.choices, blank=True, default="")
+    pending_tested_at = models.DateTimeField(null=True, blank=True)
+    # No index on these two users: nothing looks tubes up by them, and every result write would pay for it.
+    pending_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    pending_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # the lab's list of results awaiting confirmation: a few rows among millions of tubes
+            models.Index(fields=["pending_at"], name="tube_pending", condition=~models.Q(pending_result=""))
+        ]
 
     def __str__(self) -> str:
         return self.barcode

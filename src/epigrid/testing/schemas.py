@@ -50,6 +50,20 @@ class ResultRowOut(Schema):
     notes: list[str]
 
 
+class TubesIn(Schema):
+    tubes: list[str]
+    reason: str = ""  # for a rejection
+
+
+class PendingOut(Schema):
+    tube: str
+    result: str
+    tested_at: dt.datetime | None
+    entered_by: str
+    entered_at: dt.datetime | None
+    mine: bool  # entered by the caller: someone else must confirm it
+
+
 class MyResultOut(Schema):
     sampled_at: dt.datetime
     result: str

@@ -208,6 +208,16 @@ def lab(request: HttpRequest) -> HttpResponse:
                 _outcomes(services.results_submit(actor=request.user, rows=lines_form.cleaned_data["lines"]))
             )
             lines_form = ResultLinesForm(prefix="res")
+        elif action in ("confirm", "reject"):
+            # Dual confirmation: the ticked pending results become final, or are dropped.
+            barcodes = request.POST.getlist("tubes")
+            if action == "confirm":
+                outcomes = services.results_confirm(actor=request.user, barcodes=barcodes)
+            else:
+                outcomes = services.results_reject(
+                    actor=request.user, barcodes=barcodes, reason=request.POST.get("reason", "")
+                )
+            context.update(_outcomes(outcomes))
         elif action == "upload" and upload_form.is_valid():
             upload = upload_form.cleaned_data["sheet"]
             content = upload.read()
@@ -260,7 +270,15 @@ def lab(request: HttpRequest) -> HttpResponse:
         status = 400
     if action and any(f.errors for f in (box_form, lines_form, upload_form)):
         status = 400
-    context.update(box_form=box_form, lines_form=lines_form, upload_form=upload_form)
+    pending = selectors.pending_results(actor=request.user)
+    context.update(
+        box_form=box_form,
+        lines_form=lines_form,
+        upload_form=upload_form,
+        dual_confirmation=services.dual_confirmation_required(),
+        pending=list(pending[:PENDING_SHOWN]),
+        pending_count=pending.count(),
+    )
     return render_page(request, "testing/lab.html", context, status=status)
 
 

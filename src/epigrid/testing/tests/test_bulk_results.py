@@ -164,42 +164,12 @@ def _reference(world):
     return outcomes, tested, recalls, specimen_positive
 
 
-@pytest.mark.parametrize("batch", [services.RESULT_BATCH, 4])
-def test_many_tubes_give_the_row_by_row_outcomes_facts_codes_recalls_and_events(
-    batch, lab_world, users, monkeypatch, django_capture_on_commit_callbacks
-):
-    monkeypatch.setattr(services, "RESULT_BATCH", batch)
-    expected_outcomes, tested, recalls, specimen_positive = _reference(lab_world)
-    audits_before = AuditEntry.objects.filter(action="tube.result").count()
-    with django_capture_on_commit_callbacks(execute=True):
-        outcomes = services.results_submit(actor=users["lab_technician"], rows=lab_world["rows"])
-
-    assert [(o.row, o.tube, o.ok, o.outcome, bool(o.notes)) for o in outcomes] == expected_outcomes
-    assert all(o.detail for o in outcomes if o.outcome == "error")
-    by_row = {o.row: o for o in outcomes}
-    assert "Unknown tube NOPE" in by_row[11].detail and "Unknown tube ?" in by_row[12].detail
-    assert "not sealed" in by_row[15].detail and "already has the result positive" in by_row[17].detail
-    assert "already has the result negative" in by_row[24].detail
-
-    # tubes: recorded ones resulted (sealed ones received now), bad rows wrote nothing
-    tubes = {t.barcode: t for t in Tube.objects.filter(pk__in=[t.pk for t in lab_world["tubes"].values()])}
-    recorded = {o.tube for o in outcomes if o.outcome == "recorded"}
-    for barcode, tube in tubes.items():
-        if barcode in recorded:
-            assert tube.status == TubeStatus.RESULTED and tube.resulted_by == users["lab_technician"]
-            assert tube.received_at is not None and tube.resulted_at is not None
-        elif barcode != "OLD":
-            assert tube.result == "" and tube.resulted_at is None
-    assert tubes["N1"].result == "negative" and tubes["N5"].result == "negative"  # "Negative " row
-    given = {row["tube"]: row.get("tested_at") for row in lab_world["rows"] if row.get("tested_at")}
-    assert tubes["P0"].tested_at.isoformat() == given["P0"] and tubes["S3"].tested_at == given["S3"]
-    assert tubes["N0"].tested_at == tubes["N0"].resulted_at  # no time given: the time of recording
-    assert tubes["OPEN"].status == TubeStatus.OPEN and tubes["U0"].received_at is not None
-
+def assert_effects(world, tested, recalls, specimen_positive) -> None:
+    """Persons' facts, health codes, recalls and events are those of the row-by-row reference."""
     # persons: the last row naming them, at their own sampling time
     facts = {
         f.person_id: (f.last_test_result, f.last_test_at)
-        for f in PersonFacts.objects.filter(person_id__in=[p.pk for p in lab_world["people"]])
+        for f in PersonFacts.objects.filter(person_id__in=[p.pk for p in world["people"]])
     }
     assert facts == tested
     assert len({at for _r, at in tested.values()}) == len(tested)  # own times, not the tube's
@@ -243,6 +213,41 @@ def test_many_tubes_give_the_row_by_row_outcomes_facts_codes_recalls_and_events(
     for r in recalls[1:]:
         expected_recalled.setdefault((r["org"], r["reason"]), []).append(r["person"])
     assert {k: sorted(v) for k, v in recalled.items()} == {k: sorted(v) for k, v in expected_recalled.items()}
+
+
+@pytest.mark.parametrize("batch", [services.RESULT_BATCH, 4])
+def test_many_tubes_give_the_row_by_row_outcomes_facts_codes_recalls_and_events(
+    batch, lab_world, users, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "RESULT_BATCH", batch)
+    expected_outcomes, tested, recalls, specimen_positive = _reference(lab_world)
+    audits_before = AuditEntry.objects.filter(action="tube.result").count()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.results_submit(actor=users["lab_technician"], rows=lab_world["rows"])
+
+    assert [(o.row, o.tube, o.ok, o.outcome, bool(o.notes)) for o in outcomes] == expected_outcomes
+    assert all(o.detail for o in outcomes if o.outcome == "error")
+    by_row = {o.row: o for o in outcomes}
+    assert "Unknown tube NOPE" in by_row[11].detail and "Unknown tube ?" in by_row[12].detail
+    assert "not sealed" in by_row[15].detail and "already has the result positive" in by_row[17].detail
+    assert "already has the result negative" in by_row[24].detail
+
+    # tubes: recorded ones resulted (sealed ones received now), bad rows wrote nothing
+    tubes = {t.barcode: t for t in Tube.objects.filter(pk__in=[t.pk for t in lab_world["tubes"].values()])}
+    recorded = {o.tube for o in outcomes if o.outcome == "recorded"}
+    for barcode, tube in tubes.items():
+        if barcode in recorded:
+            assert tube.status == TubeStatus.RESULTED and tube.resulted_by == users["lab_technician"]
+            assert tube.received_at is not None and tube.resulted_at is not None
+        elif barcode != "OLD":
+            assert tube.result == "" and tube.resulted_at is None
+    assert tubes["N1"].result == "negative" and tubes["N5"].result == "negative"  # "Negative " row
+    given = {row["tube"]: row.get("tested_at") for row in lab_world["rows"] if row.get("tested_at")}
+    assert tubes["P0"].tested_at.isoformat() == given["P0"] and tubes["S3"].tested_at == given["S3"]
+    assert tubes["N0"].tested_at == tubes["N0"].resulted_at  # no time given: the time of recording
+    assert tubes["OPEN"].status == TubeStatus.OPEN and tubes["U0"].received_at is not None
+
+    assert_effects(lab_world, tested, recalls, specimen_positive)
     # one audit entry per batch that recorded something, naming the count
     entries = AuditEntry.objects.filter(action="tube.result").order_by("seq")[audits_before:]
     assert sum(e.detail["count"] for e in entries) == len(recorded)
@@ -296,3 +301,54 @@ def test_testing_bench_prints_json_lines_and_leaves_no_bench_rows(capsys):
     assert not Event.objects.filter(org_code__startswith=BENCH_DISTRICT).exists()
     assert not User.objects.filter(username__startswith="bench-").exists()
     assert audit_verify_chain().ok
+
+
+def test_under_dual_confirmation_a_second_lab_user_makes_the_results_final_with_the_same_effects(
+    lab_world, users, dual_on, second_lab, django_capture_on_commit_callbacks
+):
+    from epigrid.core.errors import DomainError
+
+    expected_outcomes, tested, recalls, specimen_positive = _reference(lab_world)
+    entering, confirming = users["lab_technician"], second_lab
+    events_before = Event.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.results_submit(actor=entering, rows=lab_world["rows"])
+
+    # what would have been recorded (or repeated a recorded row) waits; everything else is as without it
+    waiting = [o for o in expected_outcomes if o[3] == "recorded"]
+
+    def waits(outcome: tuple) -> bool:
+        return outcome[3] == "recorded" or (outcome[3] == "unchanged" and outcome[1] != "OLD")
+
+    expected_pending = [(o[0], o[1], True, "pending", True) if waits(o) else o for o in expected_outcomes]
+    assert [(o.row, o.tube, o.ok, o.outcome, bool(o.notes)) for o in outcomes] == expected_pending
+    assert "awaiting confirmation" in {o.row: o for o in outcomes}[24].detail  # N1 positive after negative
+    # nothing propagated: no facts, codes, recalls or events; tubes hold the pending result only
+    people = [p.pk for p in lab_world["people"]]
+    assert not PersonFacts.objects.filter(person_id__in=people).exists()
+    assert not HealthCode.objects.filter(person_id__in=people).exists()
+    assert Recall.objects.count() == 1 and Event.objects.count() == events_before
+    pending = Tube.objects.exclude(pending_result="")
+    assert sorted(pending.values_list("barcode", flat=True)) == sorted(b for _n, b, *_r in waiting)
+    assert not pending.exclude(result="").exists() and not pending.exclude(pending_by=entering).exists()
+    assert Tube.objects.get(barcode="U0").status == TubeStatus.RECEIVED  # the lab has it in hand
+    assert AuditEntry.objects.filter(action="tube.result_pending").exists()
+
+    # the same user cannot confirm: a 400 naming the tubes, nothing confirmed
+    with pytest.raises(DomainError, match="yourself"):
+        services.results_confirm(actor=entering, barcodes=["N0", "P0"])
+    assert Tube.objects.filter(barcode="N0", result="").exists()
+
+    # a second lab user confirms in the order of the rows: the effects of the row-by-row reference
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = services.results_confirm(actor=confirming, barcodes=[b for _n, b, *_r in waiting])
+    assert [(o.tube, o.ok, o.outcome) for o in confirmed] == [(b, True, "recorded") for _n, b, *_r in waiting]
+    assert_effects(lab_world, tested, recalls, specimen_positive)
+    for tube in Tube.objects.filter(barcode__in=[b for _n, b, *_r in waiting]):
+        assert tube.status == TubeStatus.RESULTED and tube.result and not tube.pending_result
+        assert tube.resulted_by == entering and tube.confirmed_by == confirming and tube.confirmed_at
+    given = {row["tube"]: row.get("tested_at") for row in lab_world["rows"] if row.get("tested_at")}
+    assert Tube.objects.get(barcode="P0").tested_at.isoformat() == given["P0"]
+    entry = AuditEntry.objects.filter(action="tube.result").order_by("-seq").first()
+    assert entry.actor_id == confirming.pk and entry.detail["confirmed"] is True
+    assert entry.detail["entered_by"] == [entering.pk]
