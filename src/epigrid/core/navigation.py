@@ -57,6 +57,30 @@ NAV: dict[str, tuple[Promise, Promise | str]] = {
         _("Transmission chains"),
         _("Chains of linked cases, their graph and the epidemic curve."),
     ),
+    "grids:app": (
+        _("Grid app"),
+        _("Today's tasks on your phone: map, forms, photos; works offline and syncs later."),
+    ),
+    "grids:board": (
+        _("Grid tasks"),
+        _("Tasks of the grids: overdue and escalated ones, assigning, cancelling, dispatching."),
+    ),
+    "grids:staffing": (
+        _("Grid staffing"),
+        _("Leaders, workers and assistants per grid; grids missing a role; duty lists."),
+    ),
+    "grids:emergencies": (_("Emergencies"), _("Report an emergency; follow it to closure.")),
+    "grids:assessment": (
+        _("Assessment"),
+        _("Tasks done, on time and overdue per worker and grid for a month; ranking and Excel."),
+    ),
+    "quarantine:dashboard": (_("Quarantine"), _("Sites, rooms and people in quarantine at a glance.")),
+    "quarantine:line_lists": (
+        _("Line lists"),
+        _("Who has a fever, who has not reported, who is due for a test or for release."),
+    ),
+    "quarantine:site_list": (_("Sites and rooms"), _("Centralised quarantine sites and their room board.")),
+    "quarantine:place": (_("Place people"), _("Place contacts in quarantine, one by one or from a case.")),
 }
 
 

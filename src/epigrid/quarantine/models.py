@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from epigrid.core.models import Household, OrgUnit, Person, User
 
@@ -137,6 +138,9 @@ class Placement(models.Model):
         indexes = [
             models.Index(fields=["status", "end"], name="placement_status_end"),
             models.Index(fields=["person", "status"], name="placement_person_status"),
+            # The line lists "all" (newest first) and "test due" (by site) at 20,000 people.
+            models.Index(fields=["-start", "-id"], name="placement_start_desc"),
+            models.Index(fields=["next_test_due", "site", "id"], name="placement_next_test"),
         ]
         constraints = [
             # One open quarantine per person: a second placement is a transfer, not a new row.
@@ -152,7 +156,7 @@ class Placement(models.Model):
 
 
 class TestStatus(models.TextChoices):
-    DUE = "due", _("Due")
+    DUE = "due", pgettext_lazy("scheduled test status", "Due")
     NEGATIVE = "negative", _("Negative")
     POSITIVE = "positive", _("Positive")
     MISSED = "missed", _("Missed")

@@ -73,7 +73,36 @@ def line_list(
 
 
 def line_list_counts(*, actor: User, now: dt.datetime | None = None) -> dict[str, int]:
-    return {name: line_list(actor=actor, name=name, now=now).count() for name in LINE_LISTS}
+    """Every list's count in one aggregate query (the same filters as :func:`line_list`)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    since = now - dt.timedelta(hours=float(general_rule("quarantine_nonreport_hours", 24)))
+    is_open = Q(status__in=OPEN_STATUSES)
+    counts = _placements(actor).aggregate(
+        symptomatic=Count("pk", filter=is_open & Q(symptomatic_since__isnull=False)),
+        non_reporting=Count(
+            "pk",
+            filter=is_open & (Q(last_report_at__lt=since) | Q(last_report_at__isnull=True, start__lt=since)),
+        ),
+        test_due=Count("pk", filter=is_open & Q(next_test_due=today)),
+        test_overdue=Count("pk", filter=is_open & Q(next_test_due__lt=today)),
+        release_due=Count("pk", filter=is_open & Q(end__lte=now)),
+        released=Count("pk", filter=Q(status=PlacementStatus.RELEASED)),
+        all=Count("pk"),
+    )
+    return {name: counts[name] or 0 for name in LINE_LISTS}
+
+
+def free_rooms(*, actor: User, site: Site | None = None) -> QuerySet[Room]:
+    """Free rooms of centralised sites in scope (where a transfer may go)."""
+    sites = site_list(actor=actor)
+    if site is not None:
+        sites = sites.filter(pk=site.pk)
+    return (
+        Room.objects.filter(site__in=sites, site__active=True, status=RoomStatus.FREE)
+        .select_related("site")
+        .order_by("site__name", "floor", "number")
+    )
 
 
 def site_list(*, actor: User, kind: str = SiteKind.CENTRALISED) -> QuerySet[Site]:

@@ -10,6 +10,7 @@ someone else meanwhile the batch rolls back and plans again from fresh state.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import uuid
 from collections import defaultdict
@@ -22,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from epigrid.core import events
 from epigrid.core.audit import audit_record
@@ -136,23 +138,46 @@ def room_set_status(*, actor: User | None, room: Room, status: str) -> Room:
     return room
 
 
-def _home_site(person: Person) -> tuple[Site, Room]:
-    """The household's home-quarantine "site" with its one room (made at the first placement there)."""
-    site = Site.objects.filter(household_id=person.household_id).first() if person.household_id else None
-    if site is None:
-        household = Household.objects.filter(pk=person.household_id).first() if person.household_id else None
-        site = Site.objects.create(
-            name=(household.address if household else person.address)[:110] or _("Home"),
+def _home_sites(people: list[Person]) -> dict[int, tuple[Site, Room]]:
+    """Each person's home-quarantine "site" (one per household, with its one room), made where missing:
+    a few queries for the whole batch, not a few per person."""
+    if not people:
+        return {}
+    household_ids = {p.household_id for p in people if p.household_id}
+    sites = {
+        site.household_id: site
+        for site in Site.objects.filter(household_id__in=household_ids).prefetch_related("rooms")
+    }
+    homes = Household.objects.in_bulk(household_ids - set(sites))
+    new_sites: dict[str, Site] = {}  # by household key: persons without a household get a site of their own
+    for person in people:
+        key = _household_key(person)
+        if (person.household_id in sites) or key in new_sites:
+            continue
+        household = homes.get(person.household_id)
+        address = (household.address if household else person.address) or ""
+        new_sites[key] = Site(
+            name=address[:110] or pgettext("quarantine site", "Home"),
             kind=SiteKind.HOME,
             household=household,
             grid_id=person.grid_id,
             org_code=person.org_code,
-            address=(household.address if household else person.address)[:200],
+            address=address[:200],
             lat=person.lat,
             lng=person.lng,
         )
-        Room.objects.create(site=site, org_code=site.org_code, number="1", beds=8)
-    return site, site.rooms.first()
+    Site.objects.bulk_create(list(new_sites.values()), batch_size=500)
+    rooms = Room.objects.bulk_create(
+        [Room(site=site, org_code=site.org_code, number="1", beds=8) for site in new_sites.values()],
+        batch_size=500,
+    )
+    room_of = {room.site_id: room for room in rooms}
+    out: dict[int, tuple[Site, Room]] = {}
+    for person in people:
+        site = sites.get(person.household_id) or new_sites[_household_key(person)]
+        room = room_of.get(site.pk) or site.rooms.all()[0]
+        out[person.pk] = (site, room)
+    return out
 
 
 # --- placement -----------------------------------------------------------------------------------------
@@ -293,8 +318,9 @@ def _place(
                     made.append(
                         _placement(person, wanted[person.pk], room.site, room, plan_of, start, key, actor)
                     )
+        home_of = _home_sites(home)
         for person in home:
-            home_site, home_room = _home_site(person)
+            home_site, home_room = home_of[person.pk]
             made.append(
                 _placement(
                     person,
@@ -351,7 +377,7 @@ def _place(
 
 def _placement(person, request, site, room, plan_of, start, key, actor) -> Placement:
     plan = plan_of(request.tier)
-    cal = plans.calendar(plan, start)
+    cal = _calendar(plan, start)
     return Placement(
         person=person,
         org_code=person.org_code,
@@ -366,14 +392,23 @@ def _placement(person, request, site, room, plan_of, start, key, actor) -> Place
         centralised_until=cal.centralised_until,
         end=cal.end,
         status=PlacementStatus.ACTIVE,
+        # Monitoring state from the calendar itself: no read-back of the tests just written.
+        next_test_due=min((due for _day, _phase, due in cal.tests), default=None),
+        tests_outstanding=len(cal.tests),
         created_by=_actor(actor),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(plan: plans.Plan, start: dt.datetime) -> plans.Calendar:
+    """A batch places everyone at one start time: one calendar per plan, not one per person."""
+    return plans.calendar(plan, start)
 
 
 def _schedule_tests(placements: list[Placement]) -> None:
     tests = []
     for placement in placements:
-        cal = plans.calendar(plans.Plan.from_json(placement.plan), placement.start)
+        cal = _calendar(plans.Plan.from_json(placement.plan), placement.start)
         for day, phase, due in cal.tests:
             tests.append(
                 ScheduledTest(
@@ -386,7 +421,6 @@ def _schedule_tests(placements: list[Placement]) -> None:
                 )
             )
     ScheduledTest.objects.bulk_create(tests, batch_size=1000)
-    _refresh_test_state([p.pk for p in placements])
 
 
 def _refresh_test_state(placement_ids: list[int]) -> None:
@@ -479,7 +513,7 @@ def placement_move_home(*, actor: User | None, placement: Placement) -> Placemen
         )
     with transaction.atomic():
         old_room = placement.room_id
-        site, room = _home_site(placement.person)
+        site, room = _home_sites([placement.person])[placement.person_id]
         placement.site, placement.room, placement.site_org_code = site, room, site.org_code
         placement.status = PlacementStatus.HOME_MONITORING
         placement.save(update_fields=["site", "room", "site_org_code", "status", "updated_at"])

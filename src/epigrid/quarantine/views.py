@@ -59,7 +59,6 @@ from epigrid.quarantine.models import (
     OPEN_STATUSES,
     Placement,
     PlacementStatus,
-    Room,
     RoomStatus,
     Site,
     SiteKind,
@@ -464,13 +463,7 @@ def _day_of(placement: Placement, now: dt.datetime) -> tuple[int, int]:
 
 
 def _free_rooms(user: User) -> list[tuple[int, str]]:
-    rooms = (
-        Room.objects.filter(
-            site__in=selectors.site_list(actor=user), site__active=True, status=RoomStatus.FREE
-        )
-        .select_related("site")
-        .order_by("site__name", "floor", "number")[:FREE_ROOMS_SHOWN]
-    )
+    rooms = selectors.free_rooms(actor=user)[:FREE_ROOMS_SHOWN]
     return [
         (
             r.pk,
