@@ -15,6 +15,7 @@ urlpatterns = [
     path("testing/", include("epigrid.testing.urls")),
     path("investigation/", include("epigrid.investigation.urls")),
     path("quarantine/", include("epigrid.quarantine.urls")),
+    path("grid/", include("epigrid.grids.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     # the report link of a person in quarantine: /q/<token>

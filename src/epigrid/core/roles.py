@@ -61,6 +61,10 @@ class Perm:
     QUARANTINE_MANAGE = "quarantine.manage"  # sites and rooms, placement, transfer, release
     QUARANTINE_MONITOR = "quarantine.monitor"  # enter health reports for people in quarantine
     QUARANTINE_VISIT = "quarantine.visit"  # home quarantine: door seals and visits
+    TASK_VIEW = "task.view"  # grid tasks, staffing, patrols and emergencies in scope
+    TASK_WORK = "task.work"  # accept and carry out the tasks of one's grid (the phone app)
+    TASK_DISPATCH = "task.dispatch"  # create tasks by hand, send instructions, assign emergencies
+    GRID_MANAGE = "grid.manage"  # staff grids, sentinel points, patrol routes; reassign and cancel tasks
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,11 @@ _RULES_NAV = "healthcode:rule_sets"
 _CASES_NAV = ("investigation:case_list", "investigation:chains")
 # Quarantine pages (quarantine.view): the dashboard and the line lists; managers also sites and placing people.
 _QUARANTINE_NAV = ("quarantine:dashboard", "quarantine:line_lists")
+# Grid management: the task board and emergencies (task.view; any staff may report an emergency there), the
+# phone app (task.work), staffing (grid.manage) and the monthly assessment.
+_GRID_NAV = ("grids:board", "grids:emergencies")
+_GRID_APP_NAV = "grids:app"
+_EMERGENCY_NAV = "grids:emergencies"
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -109,6 +118,8 @@ _LOCAL = (
         Perm.TESTING_VIEW,
         Perm.QUARANTINE_VIEW,
         Perm.QUARANTINE_VISIT,
+        Perm.TASK_VIEW,
+        Perm.TASK_WORK,
     }
 )
 
@@ -135,6 +146,9 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.CASE_VIEW,
                 Perm.QUARANTINE_VIEW,
                 Perm.QUARANTINE_MANAGE,
+                Perm.TASK_VIEW,
+                Perm.TASK_DISPATCH,
+                Perm.GRID_MANAGE,
             }
             | _CODES,
             nav=(
@@ -149,6 +163,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 *_CASES_NAV,
                 *_QUARANTINE_NAV,
                 "quarantine:site_list",
+                *_GRID_NAV,
+                "grids:assessment",
                 "core:audit_list",
                 "core:policy_list",
             ),
@@ -164,6 +180,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.TESTING_VIEW,
                 Perm.CASE_VIEW,
                 Perm.QUARANTINE_VIEW,
+                Perm.TASK_VIEW,
+                Perm.TASK_DISPATCH,
             },
             nav=(
                 *_STAFF_NAV,
@@ -175,6 +193,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _ARCHIVE_NAV,
                 *_CASES_NAV,
                 *_QUARANTINE_NAV,
+                *_GRID_NAV,
+                "grids:assessment",
                 "core:policy_list",
             ),
         ),
@@ -203,19 +223,24 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 _ARCHIVE_NAV,
                 *_CASES_NAV,
                 *_QUARANTINE_NAV,
+                _EMERGENCY_NAV,
             ),
         ),
         RoleSpec(
             Role.SAMPLER,
             _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE},
-            nav=(*_STAFF_NAV, _STATION_NAV, _VERIFY_NAV),
+            nav=(*_STAFF_NAV, _STATION_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
         ),
         RoleSpec(
             Role.LAB_TECHNICIAN,
             frozenset({Perm.ORGUNIT_VIEW, Perm.TESTING_LAB}),
             nav=("core:home", _LAB_NAV, "core:orgunit_map"),
         ),
-        RoleSpec(Role.VACCINATOR, _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT}, nav=(*_STAFF_NAV, _VERIFY_NAV)),
+        RoleSpec(
+            Role.VACCINATOR,
+            _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT},
+            nav=(*_STAFF_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
+        ),
         RoleSpec(
             Role.QUARANTINE_MANAGER,
             _READ_PEOPLE
@@ -229,14 +254,41 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 "quarantine:place",
                 _CODES_NAV,
                 _VERIFY_NAV,
+                _EMERGENCY_NAV,
             ),
         ),
-        RoleSpec(Role.GRID_LEADER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV)),
-        RoleSpec(Role.GRID_WORKER, _LOCAL, nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV)),
+        RoleSpec(
+            Role.GRID_LEADER,
+            _LOCAL | {Perm.GRID_MANAGE},
+            nav=(
+                *_LOCAL_NAV,
+                _CODES_NAV,
+                _VERIFY_NAV,
+                *_QUARANTINE_NAV,
+                _GRID_APP_NAV,
+                *_GRID_NAV,
+                "grids:staffing",
+            ),
+        ),
+        RoleSpec(
+            Role.GRID_WORKER,
+            _LOCAL,
+            nav=(*_LOCAL_NAV, _CODES_NAV, _VERIFY_NAV, *_QUARANTINE_NAV, _GRID_APP_NAV, *_GRID_NAV),
+        ),
         RoleSpec(
             Role.COMMUNITY_OFFICER,
-            _LOCAL | _REVEAL | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE},
-            nav=(*_LOCAL_NAV, _CODES_NAV, _APPEALS_NAV, _VERIFY_NAV, *_QUARANTINE_NAV),
+            _LOCAL
+            | _REVEAL
+            | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE, Perm.GRID_MANAGE, Perm.TASK_DISPATCH},
+            nav=(
+                *_LOCAL_NAV,
+                _CODES_NAV,
+                _APPEALS_NAV,
+                _VERIFY_NAV,
+                *_QUARANTINE_NAV,
+                *_GRID_NAV,
+                "grids:staffing",
+            ),
         ),
         RoleSpec(
             Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")
