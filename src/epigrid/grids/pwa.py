@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
@@ -181,8 +182,6 @@ def _labels() -> dict[str, dict[str, str]]:
 @require_GET
 def app(request: HttpRequest) -> HttpResponse:
     """The phone app's shell. Everything on it comes from the API, so the cached shell works offline."""
-    from django.shortcuts import render
-
     user = request.user
     config = {
         "user": user.username,
