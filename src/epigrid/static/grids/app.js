@@ -641,7 +641,8 @@
   window.EpiGridGridApp = { refresh: refresh, drain: drain };
 
   render();
-  refreshQueue().then(function () {
+  // Without IndexedDB (some private modes) the app still lists tasks; changes then say there is no room.
+  refreshQueue().catch(function () {}).then(function () {
     return locate();
   }).then(function () {
     return queue.length ? drain() : refresh();
