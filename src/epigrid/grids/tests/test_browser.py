@@ -189,7 +189,9 @@ def test_worker_offline_two_tasks_with_photos_sync_once_leader_sees_them_and_esc
     # 4. the grid leader sees both done on the board
     sign_in(page, "grid_leader")
     page.click(f"a[href='{reverse('grids:board')}']")
+    page.wait_for_load_state()  # htmx binds the filters once the page has loaded
     page.select_option("select[name=state]", "done")
+    page.click("[data-testid=filters] button[type=submit]")
     page.locator(f"tr[data-task='{far.pk}']").wait_for()
     for task in (near, far):
         assert page.locator(f"tr[data-task='{task.pk}']").get_attribute("data-state") == "done"
