@@ -246,7 +246,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             _READ_PEOPLE
             | _REVEAL
             | _CODES
-            | {Perm.QUARANTINE_VIEW, Perm.QUARANTINE_MANAGE, Perm.QUARANTINE_MONITOR, Perm.QUARANTINE_VISIT},
+            # case.view: placing a case's contacts means reading the case's contact list.
+            | {
+                Perm.QUARANTINE_VIEW,
+                Perm.QUARANTINE_MANAGE,
+                Perm.QUARANTINE_MONITOR,
+                Perm.QUARANTINE_VISIT,
+                Perm.CASE_VIEW,
+            },
             nav=(
                 *_STAFF_NAV,
                 *_QUARANTINE_NAV,
