@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from epigrid.core.models import OrgLevel, OrgUnit, User
 from epigrid.core.roles import Perm, has_perm
-from epigrid.core.scope import scoped
+from epigrid.core.scope import prefix_q, scoped
 from epigrid.grids.models import (
     OPEN_STATES,
     Emergency,
@@ -43,7 +43,7 @@ def task_list(
     if type:
         qs = qs.filter(type=type)
     if grid_code:
-        qs = qs.filter(org_code__startswith=grid_code)
+        qs = qs.filter(prefix_q("org_code", grid_code))
     if overdue:
         qs = qs.filter(state__in=OPEN_STATES, due_at__lt=now or timezone.now())
     return qs.order_by("due_at", "-priority", "pk")
@@ -68,15 +68,35 @@ def _distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 6_371_000 * math.hypot(x, y)
 
 
+LIST_FIELDS = (
+    "pk",
+    "type",
+    "title",
+    "subject_text",
+    "lat",
+    "lng",
+    "priority",
+    "due_at",
+    "state",
+    "version",
+    "org_code",
+    "escalation",
+    "params",
+    "result",
+    "subject_person_id",
+)  # what the phone's list shows: no evidence photos, no decrypted columns
+
+
 def worker_tasks(
     *, actor: User, lat: float | None = None, lng: float | None = None, limit: int = 500
 ) -> list[tuple[Task, float | None]]:
-    """The open tasks of the worker's grid: overdue and due-today first by due time, then by distance from
-    where the worker stands (when the phone says), then the rest by due time. (task, metres or None)."""
+    """The open tasks of the worker's grid: first everything due by the end of today, then the rest; within
+    each, higher priority first, then the nearest (when the phone says where the worker stands), then the
+    earliest due. (task, metres or None)."""
     tasks = list(
         _tasks(actor)
         .filter(state__in=OPEN_STATES)
-        .select_related("subject_person")
+        .only(*LIST_FIELDS)
         .order_by("due_at", "-priority", "pk")[:limit]
     )
     end_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.max))
@@ -95,6 +115,36 @@ def worker_tasks(
         )
     )
     return rows
+
+
+def masked_people(person_ids: set[int]) -> dict[int, dict]:
+    """The masked columns of these people, without decrypting anything (lists of tasks show only these)."""
+    from epigrid.core.models import Person
+
+    return {
+        pk: {"id": pk, "name": name, "id_number": number, "phone": phone, "grid": org}
+        for pk, name, number, phone, org in Person.objects.filter(pk__in=person_ids).values_list(
+            "pk", "name", "id_number_masked", "phone_masked", "org_code"
+        )
+    }
+
+
+def staff_candidates(*, actor: User, grid_code: str = "", limit: int = 200) -> list[User]:
+    """Accounts that may carry out grid tasks inside the actor's jurisdiction (and under ``grid_code``)."""
+    from epigrid.core.roles import ROLE_SPECS
+
+    if not has_perm(actor, Perm.TASK_VIEW) or not actor.org_code:
+        return []
+    prefix = grid_code or actor.org_code
+    if not prefix.startswith(actor.org_code):
+        return []
+    roles = [name for name, spec in ROLE_SPECS.items() if Perm.TASK_WORK in spec.perms]
+    return list(
+        User.objects.filter(is_active=True, role__in=roles)
+        .filter(prefix_q("org_unit__code", prefix))
+        .select_related("org_unit")
+        .order_by("org_unit__code", "username")[:limit]
+    )
 
 
 @dataclass(frozen=True)
@@ -142,7 +192,7 @@ def grid_staff(*, actor: User, grid_code: str = "") -> QuerySet[GridAssignment]:
     if not has_perm(actor, Perm.TASK_VIEW):
         return GridAssignment.objects.none()
     qs = scoped(GridAssignment.objects.filter(active=True), actor).select_related("user", "grid")
-    return qs.filter(org_code__startswith=grid_code) if grid_code else qs
+    return qs.filter(prefix_q("org_code", grid_code)) if grid_code else qs
 
 
 def grid_leaders_of(org_code: str) -> list[User]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from epigrid.core.errors import DomainError
 from epigrid.grids.models import Priority, TaskType
@@ -32,85 +32,103 @@ class Spec:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_YES = gettext_lazy
 DECISIONS = (
-    ("home_monitoring", _YES("Home health monitoring")),
-    ("test", _YES("Test and report")),
-    ("quarantine", _YES("Quarantine")),
-    ("none", _YES("No measure needed")),
+    ("home_monitoring", gettext_lazy("Home health monitoring")),
+    ("test", gettext_lazy("Test and report")),
+    ("quarantine", pgettext_lazy("screening decision", "Quarantine")),
+    ("none", gettext_lazy("No measure needed")),
 )
-HEALTH = (("normal", _YES("Well")), ("symptoms", _YES("Fever or symptoms")))
+HEALTH = (("normal", gettext_lazy("Well")), ("symptoms", gettext_lazy("Fever or symptoms")))
 TEST_STATUS = (
-    ("negative", _YES("Negative test within 48 h")),
-    ("pending", _YES("Tested, result pending")),
-    ("none", _YES("Not tested")),
+    ("negative", gettext_lazy("Negative test within 48 h")),
+    ("pending", gettext_lazy("Tested, result pending")),
+    ("none", gettext_lazy("Not tested")),
 )
 VISIT_RESULTS = (
-    ("ok", _YES("At home, well")),
-    ("unwell", _YES("At home, unwell")),
-    ("absent", _YES("Not at home (violation)")),
-    ("seal_broken", _YES("Seal broken (violation)")),
+    ("ok", gettext_lazy("At home, well")),
+    ("unwell", gettext_lazy("At home, unwell")),
+    ("absent", gettext_lazy("Not at home (violation)")),
+    ("seal_broken", gettext_lazy("Seal broken (violation)")),
 )
 
 SPECS: dict[str, Spec] = {
     TaskType.SCREEN_ARRIVAL: Spec(
         (
-            Field("residence", _YES("Where they live now"), required=True),
-            Field("travel", _YES("Where they came from, how, when")),
-            Field("health", _YES("Health"), "choice", True, HEALTH),
-            Field("test_status", _YES("Test status"), "choice", True, TEST_STATUS),
-            Field("decision", _YES("Decision"), "choice", True, DECISIONS),
+            Field("residence", gettext_lazy("Where they live now"), required=True),
+            Field("travel", gettext_lazy("Where they came from, how, when")),
+            Field("health", gettext_lazy("Health"), "choice", True, HEALTH),
+            Field("test_status", gettext_lazy("Test status"), "choice", True, TEST_STATUS),
+            Field("decision", pgettext_lazy("screening", "Decision"), "choice", True, DECISIONS),
         ),
         hours=12,
         priority=Priority.HIGH,
     ),
     TaskType.RESAMPLE: Spec(
         (
-            Field("sampled", _YES("Re-sampled in a single tube"), "bool", True),
-            Field("tube", _YES("Tube barcode")),
+            Field("sampled", gettext_lazy("Re-sampled in a single tube"), "bool", True),
+            Field("tube", gettext_lazy("Tube barcode")),
         ),
         hours=12,
         priority=Priority.HIGH,
     ),
     TaskType.CONTACT_CONTROL: Spec(
         (
-            Field("reached", _YES("Reached the person"), "bool", True),
-            Field("informed", _YES("Told them to stay home and wait for placement"), "bool"),
+            Field("reached", gettext_lazy("Reached the person"), "bool", True),
+            Field("informed", gettext_lazy("Told them to stay home and wait for placement"), "bool"),
         ),
         hours=2,
         priority=Priority.URGENT,
     ),
     TaskType.QUARANTINE_TEST: Spec(
-        (Field("sampled", _YES("Sampled at the door"), "bool", True), Field("tube", _YES("Tube barcode"))),
+        (
+            Field("sampled", gettext_lazy("Sampled at the door"), "bool", True),
+            Field("tube", gettext_lazy("Tube barcode")),
+        ),
         hours=12,
         priority=Priority.HIGH,
     ),
     TaskType.QUARANTINE_VISIT: Spec(
-        (Field("result", _YES("Result"), "choice", True, VISIT_RESULTS), Field("note", _YES("Note"))),
+        (
+            Field("result", gettext_lazy("Result"), "choice", True, VISIT_RESULTS),
+            Field("note", gettext_lazy("Note")),
+        ),
         hours=24,
     ),
     TaskType.DOOR_SEAL: Spec(
-        (Field("seal_number", _YES("Seal number"), required=True),), photo_required=True, hours=6
+        (Field("seal_number", gettext_lazy("Seal number"), required=True),), photo_required=True, hours=6
     ),
     TaskType.DELIVER_SUPPLIES: Spec(
-        (Field("delivered", _YES("Delivered"), "bool", True), Field("items", _YES("What was delivered"))),
+        (
+            Field("delivered", gettext_lazy("Delivered"), "bool", True),
+            Field("items", gettext_lazy("What was delivered")),
+        ),
         hours=24,
     ),
     TaskType.PATROL: Spec(
-        (Field("items", _YES("Checklist"), "checklist", True), Field("note", _YES("Findings"))), hours=24
+        (
+            Field("items", gettext_lazy("Checklist"), "checklist", True),
+            Field("note", gettext_lazy("Findings")),
+        ),
+        hours=24,
     ),
     TaskType.RECTIFY: Spec(
-        (Field("fixed", _YES("Rectified"), "bool", True), Field("note", _YES("Note"))),
+        (Field("fixed", gettext_lazy("Rectified"), "bool", True), Field("note", gettext_lazy("Note"))),
         photo_required=True,
         hours=48,
     ),
     TaskType.VERIFY_REPORT: Spec(
-        (Field("verified", _YES("The report is true"), "bool", True), Field("note", _YES("Note"))), hours=24
+        (
+            Field("verified", gettext_lazy("The report is true"), "bool", True),
+            Field("note", gettext_lazy("Note")),
+        ),
+        hours=24,
     ),
     TaskType.EMERGENCY: Spec(
-        (Field("action_taken", _YES("What was done"), required=True),), hours=1, priority=Priority.URGENT
+        (Field("action_taken", gettext_lazy("What was done"), required=True),),
+        hours=1,
+        priority=Priority.URGENT,
     ),
-    TaskType.INSTRUCTION: Spec((Field("note", _YES("Done: what and how"), required=True),), hours=24),
+    TaskType.INSTRUCTION: Spec((Field("note", gettext_lazy("Done: what and how"), required=True),), hours=24),
 }
 
 

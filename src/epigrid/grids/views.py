@@ -28,7 +28,7 @@ from epigrid.core import selectors as core_selectors
 from epigrid.core.errors import DomainError, Forbidden
 from epigrid.core.htmx import paginate, query_without_page, render_page, staff_page
 from epigrid.core.models import OrgLevel, User
-from epigrid.core.roles import ROLE_SPECS, Perm, has_perm
+from epigrid.core.roles import Perm, has_perm
 from epigrid.grids import exports, selectors, services, tasktypes
 from epigrid.grids.forms import (
     AssessmentForm,
@@ -96,18 +96,7 @@ def _grids(user: User) -> list[tuple[str, str]]:
 
 
 def _accounts(user: User, grid_code: str = "") -> list[User]:
-    """Accounts that may carry out grid tasks, inside the actor's jurisdiction (and under ``grid_code``).
-
-    No selector reads accounts yet; this one read lives here until grids.selectors offers it (reported)."""
-    roles = [name for name, spec in ROLE_SPECS.items() if Perm.TASK_WORK in spec.perms]
-    prefix = grid_code or user.org_code
-    if not prefix.startswith(user.org_code) or not user.org_code:
-        return []
-    return list(
-        User.objects.filter(is_active=True, role__in=roles, org_unit__code__startswith=prefix)
-        .select_related("org_unit")
-        .order_by("org_unit__code", "username")[:ACCOUNT_CHOICES]
-    )
+    return selectors.staff_candidates(actor=user, grid_code=grid_code, limit=ACCOUNT_CHOICES)
 
 
 def _account_label(account: User) -> str:
