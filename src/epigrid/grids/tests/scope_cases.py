@@ -27,7 +27,7 @@ def _task(grid, person) -> Task:
     )
 
 
-@scope_case("grids.task", detail_urls=["/api/v1/grid/tasks/{pk}", "/grid/tasks/{pk}/"])
+@scope_case("grids.task", detail_urls=["/api/v1/grid/tasks/{pk}"])
 def make_task(grid, person) -> Task:
     return _task(grid, person)
 
