@@ -259,6 +259,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 *_QUARANTINE_NAV,
                 "quarantine:site_list",
                 "quarantine:place",
+                *_CASES_NAV,
                 _CODES_NAV,
                 _VERIFY_NAV,
                 _EMERGENCY_NAV,

@@ -91,7 +91,12 @@ def load_investigation(ctx: DemoContext) -> None:
             note="未扫码",
         )
     # One of the first case's close contacts tests positive two days later: a linked case.
-    close = list(Contact.objects.filter(case=first, tier="close").order_by("-score", "pk")[:1])
+    demo_people = {u.person_id for u in ctx.users.values() if u.person_id}  # their colours stay as set
+    close = list(
+        Contact.objects.filter(case=first, tier="close")
+        .exclude(person_id__in=demo_people)
+        .order_by("-score", "pk")[:1]
+    )
     if close:
         _single_tube_tests(ctx, [close[0].person_id], {close[0].person_id}, "CT")
     if len(cases) > 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from epigrid.core import health
+from epigrid.investigation.models import Case
 from epigrid.simulation import district
 from epigrid.testing.models import Recall, Specimen, Tube
 from epigrid.testing.models import TestingRound as Round  # not collected as a test class
@@ -24,10 +25,19 @@ def test_a_finished_round_with_two_positive_pools(loaded):
     tubes = Tube.objects.filter(testing_round=testing_round)
     assert tubes.exists() and not tubes.exclude(status="resulted").exists()
     assert tubes.filter(result="positive").count() == 2
-    positive_members = Specimen.objects.filter(tube__result="positive").values_list("person_id", flat=True)
-    assert set(Recall.objects.values_list("person_id", flat=True)) == set(positive_members)
-    assert all(health.colour_for(pid).colour == "red" for pid in positive_members)
-    assert all(s.tube.pool_size == 10 for s in Specimen.objects.select_related("tube")[:50])
+    pools = Specimen.objects.filter(tube__testing_round=testing_round, tube__result="positive")
+    positive_members = set(pools.values_list("person_id", flat=True))
+    assert set(Recall.objects.values_list("person_id", flat=True)) == positive_members
+    assert all(
+        s.tube.pool_size == 10 for s in Specimen.objects.filter(tube__testing_round=testing_round)[:50]
+    )
+    # The investigation steps re-test every recalled member in a single tube: one per pool is positive
+    # (a case, red), the others negative (their recall resolved).
+    assert not Recall.objects.filter(resolved_at__isnull=True).exists()
+    cases = set(Case.objects.filter(person_id__in=positive_members).values_list("person_id", flat=True))
+    assert len(cases) == 2
+    assert all(health.colour_for(pid).colour == "red" for pid in cases)
+    assert set(Recall.objects.filter(resolution="positive").values_list("person_id", flat=True)) == cases
 
 
 def test_demo_residents_are_not_sampled(loaded):
