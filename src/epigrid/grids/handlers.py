@@ -139,7 +139,28 @@ def on_quarantine_alarm(event: Event) -> None:
     )
 
 
+def on_arrivals(event: Event) -> None:
+    """``arrivals.identified`` {level, source, people: [[person_id, arrived_at]]}: screen each at the door."""
+    level = event.payload.get("level", "")
+    services.tasks_create_many(
+        actor=None,
+        specs=[
+            services.TaskSpec(
+                TaskType.SCREEN_ARRIVAL,
+                _("Screen an arrival from a %(level)s-risk area") % {"level": level},
+                f"arrival:{pid}:{str(at)[:10]}",
+                person_id=int(pid),
+                params={"arrived_at": at, "level": level, "source": event.payload.get("source", "")},
+                source="arrivals",
+                source_ref=str(event.pk),
+            )
+            for pid, at in event.payload.get("people", [])
+        ],
+    )
+
+
 HANDLERS = {
+    "arrivals.identified": on_arrivals,
     "testing.recall": on_testing_recall,
     "contacts.grid_task_requested": on_contacts_grid_task,
     "quarantine.tests_due": on_quarantine_tests_due,

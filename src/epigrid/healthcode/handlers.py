@@ -124,6 +124,17 @@ def on_symptom_reported(event: Event) -> None:
         )
 
 
+def on_task_done(event: Event) -> None:
+    """``task.done`` of an arrival screening that found fever or symptoms: the health code learns of it."""
+    result = event.payload.get("result") or {}
+    if event.payload.get("type") == "screen_arrival" and result.get("health") == "symptoms":
+        services.facts_update(
+            actor=None,
+            person_ids=[int(event.payload["person_id"])],
+            changes={"fever_at": _at(event.payload, event)},
+        )
+
+
 def on_dose_recorded(event: Event) -> None:
     """``vaccination.dose`` {person_id, doses}."""
     services.facts_update(
@@ -149,6 +160,7 @@ HANDLERS = {
     "quarantine.ended": on_quarantine_ended,
     "test.resulted": on_test_resulted,
     "symptom.reported": on_symptom_reported,
+    "task.done": on_task_done,
     "vaccination.dose": on_dose_recorded,
     "response_level.changed": on_policy_or_level_changed,
 }

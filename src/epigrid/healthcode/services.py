@@ -143,8 +143,26 @@ def travel_declare(
     changes: dict[str, Any] = {"declaration_due": False}
     if level:
         changes.update(arrival_level=level, arrival_at=arrived_at)
-    facts_update(actor=actor, person_ids=[person.pk], changes=changes)
+    with transaction.atomic():
+        facts_update(actor=actor, person_ids=[person.pk], changes=changes)
+        if level:
+            _publish_arrivals({person.pk: arrived_at}, level, "declaration")
     return declaration
+
+
+def _publish_arrivals(by_person: dict[int, dt.datetime], level: str, source: str) -> None:
+    """``arrivals.identified``: people who arrived from a medium/high-risk area — the grid screens each at
+    their door (摸排)."""
+    if by_person:
+        events.publish(
+            "arrivals.identified",
+            payload={
+                "level": level,
+                "source": source,
+                "people": [[pid, at.isoformat()] for pid, at in sorted(by_person.items())],
+            },
+            org_code=district_code(),
+        )
 
 
 # --- risk areas -----------------------------------------------------------------------------------
@@ -238,6 +256,7 @@ def _apply_area_to_people(area: RiskArea) -> None:
                     by_person.get(declaration.person_id, declaration.arrived_at), declaration.arrived_at
                 )
         _raise_level(by_person, area.level, "arrival_level", "arrival_at")
+        _publish_arrivals(by_person, area.level, "risk_area")
         return
     from epigrid.checkins.models import CheckIn
 

@@ -52,9 +52,21 @@ def on_case_confirmed(event: Event) -> None:
     )
 
 
+# An arrival screening's decision and the plan it starts (the close-contact plan is centralised, the
+# secondary one at home: the policy's two plans for "quarantine" and "home health monitoring").
+SCREENING_TIERS = {"quarantine": "close", "home_monitoring": "secondary"}
+
+
 def on_task_done(event: Event) -> None:
-    """``task.done`` of a home visit or a door seal by a grid worker: the quarantine record gets it too."""
+    """``task.done`` of a home visit or a door seal by a grid worker: the quarantine record gets it too; an
+    arrival screening that decided quarantine or home monitoring places the person."""
     kind, person_id = event.payload.get("type"), event.payload.get("person_id")
+    decision = (event.payload.get("result") or {}).get("decision")
+    if kind == "screen_arrival" and person_id and decision in SCREENING_TIERS:
+        services.placement_create_many(
+            actor=None, requests=[services.PlacementRequest(int(person_id), SCREENING_TIERS[decision])]
+        )
+        return
     if kind not in ("quarantine_visit", "door_seal") or not person_id:
         return
     placement = (

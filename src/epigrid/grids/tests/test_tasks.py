@@ -376,3 +376,46 @@ def test_staffing_coverage_and_assessment(jurisdiction, users):
         actor=users["district_admin"], start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=2)
     )
     assert (score.key, score.done, score.on_time) == ("grid_worker", 2, 1)
+
+
+def test_an_arrival_from_a_risk_area_is_screened_and_the_decision_acted_on(
+    jurisdiction, users, django_capture_on_commit_callbacks
+):
+    """A resident declares an arrival from a high-risk region: a screening task for their grid; the worker
+    finds symptoms and decides quarantine: the health code learns of the fever and the person is placed."""
+    from epigrid.healthcode import services as healthcode
+    from epigrid.healthcode.models import PersonFacts
+    from epigrid.quarantine.models import Placement
+    from epigrid.quarantine.tests.factories import hotel
+
+    hotel(jurisdiction.grid_a)
+    healthcode.risk_area_designate(
+        actor=users["district_admin"],
+        data=healthcode.RiskAreaInput(name="外地高风险区", level="high", kind="region", region_code="310101"),
+    )
+    traveller = PersonFactory(grid=jurisdiction.grid_a)
+    account = UserFactory(role=Role.RESIDENT, person=traveller)
+    with django_capture_on_commit_callbacks(execute=True):
+        healthcode.travel_declare(
+            actor=account,
+            from_region_code="310101",
+            from_place="上海",
+            arrived_at=timezone.now() - dt.timedelta(hours=2),
+            client_id=uuid.uuid4(),
+        )
+    task = Task.objects.get(type="screen_arrival", subject_person=traveller)
+    assert task.org_code == jurisdiction.grid_a.code
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_act(
+            actor=users["grid_worker"],
+            task=task,
+            action="done",
+            result={
+                "residence": "黄河路1号",
+                "health": "symptoms",
+                "test_status": "none",
+                "decision": "quarantine",
+            },
+        )
+    assert PersonFacts.objects.get(person=traveller).fever_at is not None
+    assert Placement.objects.get(person=traveller).site.kind == "centralised"
