@@ -105,7 +105,10 @@ def checkin_record(
         if CheckIn.objects.filter(client_id=client_id).exists():
             return _existing(client_id, person, venue)
         raise
-    colour = health.colour_for(person.pk)
+    in_transaction = transaction.get_connection().in_atomic_block
+    grouped = not in_transaction and group_commit_enabled()
+    # With group commit the writer reads the colours of its whole batch in one query (checkins.writer).
+    colour = None if grouped else health.colour_for(person.pk)
     checkin = CheckIn(
         client_id=client_id,
         person=person,
@@ -114,20 +117,21 @@ def checkin_record(
         scanned_at=scanned_at,
         leave_at=scanned_at + dt.timedelta(minutes=venue_default_stay_minutes(venue.type)),
         method=method or _method_for(actor, person),
-        colour=colour.colour,
+        colour=colour.colour if colour else "",
         recorded_by=actor if actor is not None and is_staff_role(actor.role) else None,
     )
     try:
         # The hot path is one INSERT: a replayed client_id is rare, so the unique constraint detects it
         # instead of a look-up before every insert. Inside a caller's transaction a savepoint keeps a
         # duplicate from spoiling it; outside one, autocommit makes the row durable in one round trip.
-        if transaction.get_connection().in_atomic_block:
+        if in_transaction:
             with transaction.atomic():
                 checkin.save(force_insert=True)
-        elif group_commit_enabled():
+        elif grouped:
             # concurrent requests share one transaction and one flush (checkins.writer)
             if not writer.insert(checkin):
                 return _existing(client_id, person, venue)
+            colour = checkin.code_colour
         else:
             checkin.save(force_insert=True)
     except IntegrityError:

@@ -6,6 +6,7 @@ import threading
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from epigrid.checkins import services
 from epigrid.checkins.models import CheckIn
@@ -56,3 +57,36 @@ def test_a_replay_for_another_venue_is_still_a_conflict(transactional_db, jurisd
     assert services.checkin_record(actor=None, venue=venue_a, person=person, client_id=cid).created
     with pytest.raises(Conflict):
         services.checkin_record(actor=None, venue=venue_b, person=person, client_id=cid)
+
+
+def test_the_writer_reads_each_persons_colour_for_the_door(transactional_db, jurisdiction):
+    """With group commit the writer looks up the colours of its batch: each request still gets its own
+    person's current colour and reason, and the row stores it."""
+    from epigrid.healthcode import services as healthcode
+
+    venue = VenueFactory(grid=jurisdiction.grid_a)
+    red, green = PersonFactory(grid=jurisdiction.grid_a), PersonFactory(grid=jurisdiction.grid_a)
+    healthcode.facts_update(
+        actor=None, person_ids=[red.pk], changes={"contact_tier": "close", "contact_at": timezone.now()}
+    )
+    outcomes = {}
+
+    def check_in(person) -> None:
+        from django.db import connection
+
+        try:
+            outcomes[person.pk] = services.checkin_record(
+                actor=None, venue=venue, person=person, client_id=uuid.uuid4()
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check_in, args=(p,)) for p in (red, green)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (outcomes[red.pk].colour.colour, outcomes[green.pk].colour.colour) == ("red", "green")
+    assert outcomes[red.pk].colour.reason
+    stored = dict(CheckIn.objects.values_list("person_id", "colour"))
+    assert stored == {red.pk: "red", green.pk: "green"}
