@@ -758,10 +758,22 @@ def tests_record_results(*, people: list[tuple[int, dt.datetime, str]]) -> int:
             by_person[int(person_id)].append((sampled_at, result))
     if not by_person:
         return 0
-    open_placements = {
-        p.person_id: p
-        for p in Placement.objects.filter(person_id__in=list(by_person), status__in=OPEN_STATUSES)
-    }
+    # A lab batch names 20,000 people of whom a handful are in quarantine: read who is in quarantine (an
+    # index on status) and intersect, rather than filtering by a 20,000-id list (15 % of a PostgreSQL import).
+    if len(by_person) > 1000:
+        quarantined = set(
+            Placement.objects.filter(status__in=OPEN_STATUSES).values_list("person_id", flat=True)
+        ) & set(by_person)
+    else:
+        quarantined = set(by_person)
+    open_placements = (
+        {
+            p.person_id: p
+            for p in Placement.objects.filter(person_id__in=sorted(quarantined), status__in=OPEN_STATUSES)
+        }
+        if quarantined
+        else {}
+    )
     if not open_placements:
         return 0
     due = defaultdict(list)
