@@ -43,6 +43,7 @@ NAV: dict[str, tuple[Promise, Promise | str]] = {
         _("Sampling"),
         _("Open pooled tubes and add people by ID card, health code or typing."),
     ),
+    "testing:handover": (_("Box handover"), _("Pack sealed tubes into boxes and print the handover sheet.")),
     "testing:lab": (_("Lab"), _("Receive boxes of tubes and enter or upload results.")),
     "testing:archive": (
         _("Testing"),

@@ -229,7 +229,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         RoleSpec(
             Role.SAMPLER,
             _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE},
-            nav=(*_STAFF_NAV, _STATION_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
+            nav=(*_STAFF_NAV, _STATION_NAV, "testing:handover", _VERIFY_NAV, _EMERGENCY_NAV),
         ),
         RoleSpec(
             Role.LAB_TECHNICIAN,

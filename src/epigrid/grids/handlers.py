@@ -147,7 +147,9 @@ def on_arrivals(event: Event) -> None:
         specs=[
             services.TaskSpec(
                 TaskType.SCREEN_ARRIVAL,
-                _("Screen an arrival from a %(level)s-risk area") % {"level": level},
+                _("Screen an arrival from a high-risk area")
+                if level == "high"
+                else _("Screen an arrival from a medium-risk area"),
                 f"arrival:{pid}:{str(at)[:10]}",
                 person_id=int(pid),
                 params={"arrived_at": at, "level": level, "source": event.payload.get("source", "")},
