@@ -85,8 +85,11 @@ class ContactTier(models.TextChoices):
 class PersonFacts(models.Model):
     """What the health code knows about one person. Other modules keep it current through the services."""
 
+    # db_constraint=False on the facts and code rows: they are derived (recomputable) and written a million
+    # at a time by a district's lab import, where PostgreSQL's deferred foreign-key check of every row at
+    # commit was a third of the import (docs/benchmarks.md, testing). Django still cascades deletes.
     person = models.OneToOneField(
-        Person, primary_key=True, on_delete=models.CASCADE, related_name="health_facts"
+        Person, primary_key=True, on_delete=models.CASCADE, related_name="health_facts", db_constraint=False
     )
     org_code = models.CharField(max_length=15, db_index=True)
     infection = models.CharField(max_length=12, choices=Infection.choices, blank=True, default="")
@@ -148,15 +151,17 @@ class HealthCode(models.Model):
     """The current colour of one person, with the rule (or override) that set it."""
 
     person = models.OneToOneField(
-        Person, primary_key=True, on_delete=models.CASCADE, related_name="health_code"
-    )
+        Person, primary_key=True, on_delete=models.CASCADE, related_name="health_code", db_constraint=False
+    )  # derived: see PersonFacts.person
     org_code = models.CharField(max_length=15, db_index=True)
     colour = models.CharField(max_length=6, choices=Colour.choices, db_index=True)
     rule_id = models.CharField(max_length=50, blank=True, default="")
     reason = models.CharField(max_length=200, blank=True, default="")
     to_green = models.CharField(max_length=200, blank=True, default="")
     since = models.DateTimeField()
-    rule_set = models.ForeignKey(RuleSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rule_set = models.ForeignKey(
+        RuleSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     computed_at = models.DateTimeField()
 
     def __str__(self) -> str:
