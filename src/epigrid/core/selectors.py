@@ -57,6 +57,17 @@ def _person_search_q(search: str) -> Q:
     return q
 
 
+PICKER_LIMIT = 20
+
+
+def person_picker(*, actor: User, query: str, limit: int = PICKER_LIMIT) -> list[Person]:
+    """The matches of a person picker (new case, placement...): people in scope, none for an empty query."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    return list(person_list(actor=actor, search=query).select_related("grid")[:limit])
+
+
 def person_get(*, actor: User, pk: int) -> Person:
     person = person_list(actor=actor).filter(pk=pk).first()
     if person is None:

@@ -41,7 +41,6 @@ from epigrid.investigation.forms import (
 from epigrid.investigation.models import Case, Classification, Contact, InvestigationStatus, Rule, Tier
 from epigrid.places import selectors as place_selectors
 
-PICKER_LIMIT = 20
 VENUE_CHOICES = 50
 CONTACTS_SHOWN = 500
 
@@ -64,10 +63,7 @@ def _attempt(action: Callable[[], Any]) -> tuple[Any, str]:
 
 
 def _people(request: HttpRequest, query: str) -> list:
-    query = query.strip()
-    if not query:
-        return []
-    return list(core_selectors.person_list(actor=request.user, search=query)[:PICKER_LIMIT])
+    return core_selectors.person_picker(actor=request.user, query=query)
 
 
 def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -120,7 +116,9 @@ def person_options(request: HttpRequest) -> HttpResponse:
     """The new-case person picker's matches (HTMX): masked name, ID and grid of up to 20 people in scope."""
     query = request.GET.get("person_q", "")
     return render(
-        request, "investigation/_person_options.html", {"people": _people(request, query), "person_q": query}
+        request,
+        "core/_person_options.html",
+        {"people": _people(request, query), "person_q": query, "options_class": "inv-options"},
     )
 
 

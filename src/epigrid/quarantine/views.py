@@ -74,7 +74,6 @@ LIST_TITLES = {
     "all": gettext_lazy("All"),
 }
 TIER_LABELS = {**dict(TIER_CHOICES), "traveller": gettext_lazy("Traveller")}
-PICKER_LIMIT = 20
 FREE_ROOMS_SHOWN = 300
 REPORTS_SHOWN = 60
 REPORT_PAGE_PER_IP_PER_MINUTE = 120
@@ -308,10 +307,7 @@ def line_lists(request: HttpRequest) -> HttpResponse:
 
 
 def _people(request: HttpRequest, query: str) -> list:
-    query = query.strip()
-    if not query:
-        return []
-    return list(core_selectors.person_list(actor=request.user, search=query)[:PICKER_LIMIT])
+    return core_selectors.person_picker(actor=request.user, query=query)
 
 
 def _place_page(request: HttpRequest, form: PlaceOneForm | None = None, status: int = 200, **extra: Any):
@@ -341,7 +337,9 @@ def person_options(request: HttpRequest) -> HttpResponse:
     """The person picker's matches (HTMX): masked name, ID and grid of up to 20 people in scope."""
     query = request.GET.get("person_q", "")
     return render(
-        request, "quarantine/_person_options.html", {"people": _people(request, query), "person_q": query}
+        request,
+        "core/_person_options.html",
+        {"people": _people(request, query), "person_q": query, "options_class": "q-options"},
     )
 
 

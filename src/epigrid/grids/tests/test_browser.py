@@ -175,7 +175,11 @@ def test_worker_offline_two_tasks_with_photos_sync_once_leader_sees_them_and_esc
     near.refresh_from_db()
     assert near.result == {"sampled": True, "tube": "S-0001"} and near.version == 3
     assert far.result["decision"] == "home_monitoring"
-    assert page.locator("[data-testid=task-card]").count() == 1  # only the overdue one is left
+    # Left: the overdue task, and the door seal the home monitoring just decided for the screened arrival
+    # asks for (quarantine.home_placed -> a door-seal task for the grid).
+    page.evaluate("window.EpiGridGridApp.refresh()")
+    page.wait_for_function("document.querySelectorAll('[data-testid=task-card]').length === 2")
+    assert Task.objects.filter(type="door_seal", subject_person_id=far.subject_person_id).count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH + 1
 
     # a new urgent task reaches the phone at the next poll (the hook the event stream will call) as a banner

@@ -30,7 +30,8 @@ def test_quarantine_bench_reports_and_leaves_no_rows(jurisdiction, capsys):
     assert {row["bench"] for row in rows} == {"quarantine"}
     place = by_metric["place_many_s"]
     assert place["value"] > 0 and place["baseline"] > 0 and place["n"] == 20
-    assert place["ratio"] == pytest.approx(place["value"] / place["baseline"], rel=0.01)
+    # value and baseline are printed rounded to ms; at this tiny scale that alone moves their quotient ~2 %
+    assert place["ratio"] == pytest.approx(place["value"] / place["baseline"], rel=0.05)
     assert (by_metric["placed"]["value"], by_metric["placed"]["no_room"]) == (20, 0)
     assert by_metric["open_placements"]["value"] == 80
     for name in LINE_LISTS:
