@@ -10,7 +10,7 @@ from ninja import Query, Router, Status
 from epigrid.core.schemas import ErrorOut
 from epigrid.core.selectors import person_get
 from epigrid.investigation import selectors, services
-from epigrid.investigation.models import Case, Contact
+from epigrid.investigation.models import Case, Contact, Tier
 from epigrid.investigation.schemas import (
     CaseDetailOut,
     CaseIn,
@@ -127,9 +127,14 @@ def case_merge(request: HttpRequest, case_id: int, payload: MergeIn):
 
 @router.get("cases/{case_id}/contacts", response={200: list[ContactOut], **ERRORS})
 def case_contacts(request: HttpRequest, case_id: int, tier: str = ""):
-    """The case's contacts with their evidence, close before secondary, strongest first (contracts.md)."""
+    """The case's contacts with their evidence, close before secondary, strongest first (contracts.md:
+    tiers close and secondary). Spatio-temporal companions, a wider net cast on request, only with
+    ``?tier=companion``."""
     case = selectors.case_get(actor=request.user, pk=case_id)
-    return [_contact(c) for c in selectors.case_contacts(actor=request.user, case=case, tier=tier)]
+    contacts = selectors.case_contacts(actor=request.user, case=case, tier=tier)
+    if not tier:
+        contacts = contacts.filter(tier__in=(Tier.CLOSE, Tier.SECONDARY))
+    return [_contact(c) for c in contacts]
 
 
 @router.post("cases/{case_id}/contacts/notify", response={200: CountOut, **ERRORS})

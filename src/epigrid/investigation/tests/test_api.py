@@ -217,3 +217,19 @@ def test_a_named_source_links_cases_into_a_chain(epi, scene, jurisdiction):
     assert (chains[0]["size"], chains[0]["generations"], chains[0]["active"]) == (2, 2, True)
     self_link = call(epi, "post", f"/api/v1/cases/{first}/links", {"source_case_id": first})
     assert self_link.status_code == 400
+
+
+def test_contacts_endpoint_lists_close_and_secondary_companions_only_when_asked(epi, jurisdiction):
+    """contracts.md names the tiers close and secondary: companions (found on request) stay out of the
+    default list and come with ``?tier=companion``."""
+    shop = old_venue(jurisdiction.grid_a)
+    office = old_venue(jurisdiction.grid_a, lat=shop.lat + 0.0005, lng=shop.lng)
+    case_person, regular = PersonFactory(grid=jurisdiction.grid_a), PersonFactory(grid=jurisdiction.grid_a)
+    stay(case_person, shop, local(-2, 9), 20)
+    for day in range(-8, -1):
+        stay(regular, office, local(day, 8, 50), 8 * 60)
+    case_id = create(epi, case_person).json()["id"]
+    assert call(epi, "post", f"/api/v1/cases/{case_id}/trace?companions=true").json()["companions"] == 1
+    assert epi.get(f"/api/v1/cases/{case_id}/contacts").json() == []
+    companions = epi.get(f"/api/v1/cases/{case_id}/contacts?tier=companion").json()
+    assert [(c["person"]["id"], c["tier"]) for c in companions] == [(regular.pk, "companion")]
