@@ -119,10 +119,11 @@ def worker_tasks(
 
 def masked_people(person_ids: set[int]) -> dict[int, dict]:
     """The masked columns of these people, without decrypting anything (lists of tasks show only these)."""
+    from epigrid.core.masking import mask_name
     from epigrid.core.models import Person
 
     return {
-        pk: {"id": pk, "name": name, "id_number": number, "phone": phone, "grid": org}
+        pk: {"id": pk, "name": mask_name(name), "id_number": number, "phone": phone, "grid": org}
         for pk, name, number, phone, org in Person.objects.filter(pk__in=person_ids).values_list(
             "pk", "name", "id_number_masked", "phone_masked", "org_code"
         )

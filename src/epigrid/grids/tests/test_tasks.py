@@ -419,3 +419,12 @@ def test_an_arrival_from_a_risk_area_is_screened_and_the_decision_acted_on(
         )
     assert PersonFacts.objects.get(person=traveller).fever_at is not None
     assert Placement.objects.get(person=traveller).site.kind == "centralised"
+
+
+def test_the_phones_list_shows_people_masked(jurisdiction, users, api_client):
+    person = PersonFactory(grid=jurisdiction.grid_a)
+    services.task_create(actor=None, spec=spec(person))
+    [row] = api_client(users["grid_worker"]).get("/api/v1/grid/my-tasks").json()
+    assert row["person"]["name"] == person.name_masked != person.name
+    assert row["person"]["id_number"] == person.id_number_masked
+    assert person.id_number not in json.dumps(row) and person.phone not in json.dumps(row)
