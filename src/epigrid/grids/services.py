@@ -24,6 +24,7 @@ from epigrid.core import events, geo
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, DomainError, Forbidden
 from epigrid.core.identity import IdentityError, normalize_phone
+from epigrid.core.images import photo_jpeg
 from epigrid.core.masking import mask_phone
 from epigrid.core.models import Household, OrgLevel, OrgUnit, Person, User
 from epigrid.core.roles import Perm, has_perm, is_staff_role
@@ -36,6 +37,7 @@ from epigrid.grids.models import (
     EmergencyStatus,
     GridAssignment,
     PatrolRoute,
+    Priority,
     SentinelPoint,
     SyncOutcome,
     Task,
@@ -244,21 +246,14 @@ def tasks_create_many(*, actor: User | None, specs: list[TaskSpec]) -> int:
         )
     with transaction.atomic():
         _insert_tasks(made, now)
-        per_grid: dict[str, int] = {}
+        per_grid: dict[str, list[int]] = {}  # grid code -> [tasks, urgent ones], counted in one pass
         for task in made:
-            per_grid[task.org_code] = per_grid.get(task.org_code, 0) + 1
+            counts = per_grid.setdefault(task.org_code, [0, 0])
+            counts[0] += 1
+            counts[1] += task.priority >= Priority.URGENT
         events.publish_many(
             "tasks.created",
-            [
-                (
-                    {
-                        "count": count,
-                        "urgent": sum(1 for t in made if t.org_code == code and t.priority >= 4),
-                    },
-                    code,
-                )
-                for code, count in sorted(per_grid.items())
-            ],
+            [({"count": n, "urgent": urgent}, code) for code, (n, urgent) in sorted(per_grid.items())],
         )
         audit_record(
             actor=actor, action="grid.tasks_create", detail={"count": len(made), "grids": len(per_grid)}
@@ -395,9 +390,7 @@ def _may_work(actor: User | None, task: Task) -> None:
 def _photo(data: bytes | None) -> bytes | None:
     if not data:
         return None
-    from epigrid.quarantine.services import _photo_jpeg  # one photo normaliser for evidence and seals
-
-    return _photo_jpeg(data)
+    return photo_jpeg(data)
 
 
 def task_act(

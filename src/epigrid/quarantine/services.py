@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from django.utils.translation import pgettext
 from epigrid.core import events
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, DomainError, Forbidden
+from epigrid.core.images import photo_jpeg
 from epigrid.core.models import Household, OrgUnit, Person, User
 from epigrid.core.roles import Perm, has_perm
 from epigrid.core.selectors import district_code, general_rule, policy_param
@@ -663,25 +663,6 @@ def _alarm(placement: Placement, kind: str, detail: dict[str, Any]) -> None:
 
 # --- home quarantine: seals and visits ------------------------------------------------------------------
 
-MAX_PHOTO_SIDE = 1280
-
-
-def _photo_jpeg(data: bytes) -> bytes:
-    from PIL import Image, UnidentifiedImageError
-
-    if len(data) > 8 * 1024 * 1024:
-        raise DomainError(_("The photo is larger than 8 MB."), field="photo")
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError):
-        raise DomainError(_("The photo is not an image (send a JPEG or PNG)."), field="photo") from None
-    image = image.convert("RGB")
-    image.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=70)
-    return out.getvalue()
-
 
 def seal_record(
     *,
@@ -697,7 +678,7 @@ def seal_record(
     number = (number or "").strip()
     if not number:
         raise DomainError(_("Enter the seal number."), field="number")
-    jpeg = _photo_jpeg(photo) if photo else None
+    jpeg = photo_jpeg(photo) if photo else None
     with transaction.atomic():
         DoorSeal.objects.filter(placement=placement, removed_at__isnull=True).update(
             removed_at=timezone.now()
