@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from epigrid.checkins.api import router as checkins_router
+from epigrid.command.api import router as command_router
 from epigrid.core.api import router as core_router
 from epigrid.core.apiauth import BearerOrSession
 from epigrid.core.errors import DomainError
@@ -68,3 +69,4 @@ api.add_router("/", ocr_router)
 api.add_router("/", investigation_router)
 api.add_router("/", quarantine_router)
 api.add_router("/", grids_router)
+api.add_router("/", command_router)

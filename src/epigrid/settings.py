@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "epigrid.investigation",
     "epigrid.quarantine",
     "epigrid.grids",
+    "epigrid.command",
     "epigrid.simulation",
 ]
 
@@ -178,6 +179,15 @@ PUBLIC_URL = os.environ.get("EPIGRID_PUBLIC_URL", "").rstrip("/")
 
 # Map tiles: empty means boundaries are drawn on a plain background (no network needed).
 MAP_TILE_URL = os.environ.get("EPIGRID_MAP_TILE_URL", "")
+# Video consultation: the meeting-room URL of the video-conferencing server, {room} replaced by a fresh room
+# name (e.g. a self-hosted Jitsi: https://meet.example.org/{room}). Empty: consultations are off.
+VIDEO_MEETING_URL = os.environ.get("EPIGRID_VIDEO_MEETING_URL", "")
+# The event stream (SSE): how often a server process looks for new events in the database when there is no
+# Redis (EPIGRID_REDIS_URL) to push them, and how often an idle stream sends a keep-alive comment.
+STREAM_POLL_SECONDS = float(os.environ.get("EPIGRID_STREAM_POLL_SECONDS", "0.25"))
+STREAM_HEARTBEAT_SECONDS = float(os.environ.get("EPIGRID_STREAM_HEARTBEAT_SECONDS", "15"))
+# Drill mode: this instance serves a copy of the data for an exercise (``epigrid drill``); every page says so.
+DRILL = os.environ.get("EPIGRID_DRILL", "0") == "1"
 MAP_CENTER = (37.55, 121.25)
 
 SESSION_COOKIE_HTTPONLY = True

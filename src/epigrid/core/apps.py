@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from epigrid.core import scope, tasks  # noqa: F401 - tasks registers the periodic jobs
-        from epigrid.core.models import AuditEntry, Event, Household, OrgUnit, Person
+        from epigrid.core.models import AuditEntry, Event, Household, Notice, OrgUnit, Person
 
         # Every scoped model of this app; other apps register theirs in their own ready().
         scope.register(OrgUnit, org_field="code")
@@ -17,3 +17,4 @@ class CoreConfig(AppConfig):
         scope.register(Person, person_field="id")
         scope.register(AuditEntry)
         scope.register(Event)
+        scope.register(Notice)

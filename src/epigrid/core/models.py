@@ -207,6 +207,27 @@ class Event(models.Model):
         return f"{self.type} #{self.pk}"
 
 
+class Notice(models.Model):
+    """A message to one account's inbox (invitations, reminders); ``core.notices`` sends them. Other
+    channels (SMS, email) hang off the same service later; the inbox always gets the message."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="")
+    org_code = models.CharField(max_length=15, blank=True, default="", db_index=True)  # the recipient's
+    created_at = models.DateTimeField(db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notice_user_unread")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class DiseaseProfile(models.Model):
     code = models.SlugField(unique=True)
     name_zh = models.CharField(max_length=100)

@@ -82,6 +82,10 @@ NAV: dict[str, tuple[Promise, Promise | str]] = {
     ),
     "quarantine:site_list": (_("Sites and rooms"), _("Centralised quarantine sites and their room board.")),
     "quarantine:place": (_("Place people"), _("Place contacts in quarantine, one by one or from a case.")),
+    "command:center": (
+        _("Command center"),
+        _("The whole area on one map: live alarms, situation, instructions to grids, cameras."),
+    ),
 }
 
 

@@ -65,6 +65,9 @@ class Perm:
     TASK_WORK = "task.work"  # accept and carry out the tasks of one's grid (the phone app)
     TASK_DISPATCH = "task.dispatch"  # create tasks by hand, send instructions, assign emergencies
     GRID_MANAGE = "grid.manage"  # staff grids, sentinel points, patrol routes; reassign and cancel tasks
+    COMMAND_VIEW = "command.view"  # the command center: map, situation, alarms, instructions, cameras
+    ALARM_HANDLE = "alarm.handle"  # acknowledge, assign and close alarms; start video consultations
+    CAMERA_MANAGE = "camera.manage"  # the camera registry
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ _QUARANTINE_NAV = ("quarantine:dashboard", "quarantine:line_lists")
 _GRID_NAV = ("grids:board", "grids:emergencies")
 _GRID_APP_NAV = "grids:app"
 _EMERGENCY_NAV = "grids:emergencies"
+# The command center (command.view): one map with layers, live alarms, instructions, cameras.
+_COMMAND_NAV = "command:center"
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -149,10 +154,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.TASK_VIEW,
                 Perm.TASK_DISPATCH,
                 Perm.GRID_MANAGE,
+                Perm.COMMAND_VIEW,
+                Perm.ALARM_HANDLE,
+                Perm.CAMERA_MANAGE,
             }
             | _CODES,
             nav=(
                 *_STAFF_NAV,
+                _COMMAND_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -182,8 +191,12 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.QUARANTINE_VIEW,
                 Perm.TASK_VIEW,
                 Perm.TASK_DISPATCH,
+                Perm.COMMAND_VIEW,
+                Perm.ALARM_HANDLE,
+                Perm.CAMERA_MANAGE,
             },
             nav=(
+                _COMMAND_NAV,
                 *_STAFF_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
@@ -212,9 +225,11 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.CASE_VIEW,
                 Perm.CASE_EDIT,
                 Perm.QUARANTINE_VIEW,
+                Perm.COMMAND_VIEW,
             },
             nav=(
                 *_STAFF_NAV,
+                _COMMAND_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -287,9 +302,17 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             Role.COMMUNITY_OFFICER,
             _LOCAL
             | _REVEAL
-            | {Perm.VENUE_APPROVE, Perm.HEALTHCODE_OVERRIDE, Perm.GRID_MANAGE, Perm.TASK_DISPATCH},
+            | {
+                Perm.VENUE_APPROVE,
+                Perm.HEALTHCODE_OVERRIDE,
+                Perm.GRID_MANAGE,
+                Perm.TASK_DISPATCH,
+                Perm.COMMAND_VIEW,
+                Perm.ALARM_HANDLE,
+            },
             nav=(
                 *_LOCAL_NAV,
+                _COMMAND_NAV,
                 _CODES_NAV,
                 _APPEALS_NAV,
                 _VERIFY_NAV,

@@ -33,3 +33,16 @@ def make_audit_entry(grid, person):
 @scope_case("core.event")
 def make_event(grid, person):
     return events.publish("test.scope", payload={"person_id": person.pk}, org_code=grid.code)
+
+
+@scope_case("core.notice")
+def make_notice(grid, person):
+    from django.utils import timezone
+
+    from epigrid.core.models import Notice
+    from epigrid.core.tests.factories import UserFactory
+
+    user = UserFactory(role="grid_worker", org_unit=grid)
+    return Notice.objects.create(
+        user=user, kind="test", title="测试", org_code=grid.code, created_at=timezone.now()
+    )
