@@ -8,9 +8,9 @@ class CommandConfig(AppConfig):
     verbose_name = _("Command center")
 
     def ready(self) -> None:
-        from epigrid.core import events, scope
         from epigrid.command.handlers import HANDLERS
         from epigrid.command.models import Alarm, AlarmUpdate, Camera, Consultation, Instruction
+        from epigrid.core import events, scope
 
         for model in (Alarm, AlarmUpdate, Camera, Consultation, Instruction):
             scope.register(model)
