@@ -3,9 +3,12 @@ from django.urls import include, path
 
 from epigrid.api import api
 from epigrid.core import views as core_views
+from epigrid.core.streamhttp import events_stream
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    # The event stream: served natively by epigrid.asgi; this view answers it under a plain WSGI server.
+    path("api/v1/events/stream", events_stream, name="events_stream"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

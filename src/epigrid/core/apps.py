@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from epigrid.core import scope, tasks  # noqa: F401 - tasks registers the periodic jobs
+        from epigrid.core import events, scope, stream, tasks  # noqa: F401 - tasks registers the periodic jobs
         from epigrid.core.models import AuditEntry, Event, Household, Notice, OrgUnit, Person
 
         # Every scoped model of this app; other apps register theirs in their own ready().
@@ -18,3 +18,5 @@ class CoreConfig(AppConfig):
         scope.register(AuditEntry)
         scope.register(Event)
         scope.register(Notice)
+        # Committed events go to Redis for the other processes' event streams (when EPIGRID_REDIS_URL is set).
+        events.add_listener(stream.push_to_redis)
