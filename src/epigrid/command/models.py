@@ -22,6 +22,9 @@ class AlarmStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+ACTIVE_STATUSES = (AlarmStatus.OPEN, AlarmStatus.ACKNOWLEDGED, AlarmStatus.ASSIGNED)
+
+
 class Alarm(models.Model):
     """An alarm-class domain event that someone in the command center has to see and deal with.
 
@@ -33,6 +36,10 @@ class Alarm(models.Model):
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     params = models.JSONField(default=dict, blank=True)
     source_key = models.CharField(max_length=100, unique=True)  # one alarm per source event (idempotent)
+    # What the alarm is about ("venue:12", "grid:370699001001001"): a repeat about the same subject while the
+    # alarm is still active counts on it instead of raising a second one.
+    subject = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    repeats = models.PositiveIntegerField(default=0)
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     org_code = models.CharField(max_length=15, db_index=True)
     lat = models.FloatField(null=True, blank=True)
@@ -43,7 +50,9 @@ class Alarm(models.Model):
     )
     raised_at = models.DateTimeField(_("raised at"), db_index=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -343,13 +343,29 @@ def task_create(*, actor: User | None, spec: TaskSpec) -> Task:
 
 
 def instruction_send(
-    *, actor: User | None, grids: Iterable[OrgUnit], text: str, due_at: dt.datetime | None = None
+    *,
+    actor: User | None,
+    grids: Iterable[OrgUnit],
+    text: str,
+    due_at: dt.datetime | None = None,
+    ref: str | None = None,
 ) -> int:
-    """The command center's one click: the same instruction as one task per grid."""
+    """The command center's one click: the same instruction as one task per grid, all with ``source_ref``
+    ``ref`` (the command center's ``Instruction.ref``, so that it can follow them)."""
+    if actor is not None and not has_perm(actor, Perm.TASK_DISPATCH):
+        raise Forbidden(_("Your role may not send instructions to grids."))
     text = (text or "").strip()
     if not text:
         raise DomainError(_("Write the instruction."), field="text")
-    ref = uuid.uuid4().hex[:12]
+    if len(text) > 2000:
+        raise DomainError(_("An instruction has at most %(n)s characters.") % {"n": 2000}, field="text")
+    if due_at is not None and due_at <= timezone.now():
+        raise DomainError(_("The due time has passed already."), field="due_at")
+    grids = [grid for grid in grids if grid.level == OrgLevel.GRID]
+    outside = sorted(grid.name for grid in grids if actor is not None and not in_scope_code(actor, grid.code))
+    if outside:
+        raise Forbidden(_("Not in your area: %(grids)s") % {"grids": ", ".join(outside)})
+    ref = ref or uuid.uuid4().hex[:12]
     specs = [
         TaskSpec(
             TaskType.INSTRUCTION,
@@ -362,7 +378,6 @@ def instruction_send(
             source_ref=ref,
         )
         for grid in grids
-        if grid.level == OrgLevel.GRID
     ]
     if not specs:
         raise DomainError(_("Choose at least one grid."), field="grids")
@@ -469,6 +484,9 @@ def task_act(
                 payload={
                     "task_id": current.pk,
                     "type": current.type,
+                    "state": current.state,
+                    "source": current.source,
+                    "source_ref": current.source_ref,
                     "person_id": current.subject_person_id,
                     "venue_id": current.subject_venue_id,
                     "result": current.result,
@@ -480,6 +498,19 @@ def task_act(
             )
             if action == "done" and current.type == TaskType.PATROL:
                 _rectifications(current, actor)
+        else:
+            # Accepting and starting: the command center follows its instructions' progress live.
+            events.publish(
+                f"task.{'accepted' if action == 'accept' else 'started'}",
+                payload={
+                    "task_id": current.pk,
+                    "type": current.type,
+                    "state": current.state,
+                    "source": current.source,
+                    "source_ref": current.source_ref,
+                },
+                org_code=current.org_code,
+            )
     return current
 
 
