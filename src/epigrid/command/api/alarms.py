@@ -28,6 +28,11 @@ def _require(user: User, perm: str) -> None:
         raise Forbidden(_("Your role may not use the command center."))
 
 
+def _require_reader(user: User) -> None:
+    if not selectors.may_read(user):
+        raise Forbidden(_("Your role may not use the command center."))
+
+
 def alarm_out(alarm: Alarm) -> dict:
     return {
         "id": alarm.pk,
@@ -94,7 +99,7 @@ class CandidateOut(Schema):
 
 @router.get("alarms", response={200: list[AlarmOut], **ERRORS})
 def alarm_list(request: HttpRequest, status: str = "active", limit: int = 200):
-    _require(request.user, Perm.COMMAND_VIEW)
+    _require_reader(request.user)
     if status not in (*selectors.STATUS_FILTERS, "all"):
         raise DomainError(_("Unknown status filter: %(status)s") % {"status": status}, field="status")
     return [
@@ -105,7 +110,6 @@ def alarm_list(request: HttpRequest, status: str = "active", limit: int = 200):
 
 @router.get("alarms/{alarm_id}", response={200: AlarmOut, **ERRORS})
 def alarm_detail(request: HttpRequest, alarm_id: int):
-    _require(request.user, Perm.COMMAND_VIEW)
     return alarm_out(selectors.alarm_get(actor=request.user, pk=alarm_id))
 
 
@@ -216,7 +220,7 @@ def instruction_send(request: HttpRequest, payload: InstructionIn):
 
 @router.get("instructions", response={200: list[InstructionOut], **ERRORS})
 def instruction_list(request: HttpRequest, limit: int = 20):
-    _require(request.user, Perm.COMMAND_VIEW)
+    _require_reader(request.user)
     return [
         instruction_out(p)
         for p in selectors.instruction_list(actor=request.user, limit=max(1, min(limit, 100)))
@@ -225,5 +229,4 @@ def instruction_list(request: HttpRequest, limit: int = 20):
 
 @router.get("instructions/{instruction_id}", response={200: InstructionOut, **ERRORS})
 def instruction_detail(request: HttpRequest, instruction_id: int):
-    _require(request.user, Perm.COMMAND_VIEW)
     return instruction_out(selectors.instruction_get(actor=request.user, pk=instruction_id))

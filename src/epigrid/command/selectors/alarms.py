@@ -24,9 +24,14 @@ STATUS_FILTERS = {
 }
 
 
+def may_read(actor: User) -> bool:
+    """The command center's staff, and grid staff for the alarms and instructions of their own grids."""
+    return has_perm(actor, Perm.COMMAND_VIEW) or has_perm(actor, Perm.TASK_VIEW)
+
+
 def alarm_list(*, actor: User, status: str = "active") -> QuerySet[Alarm]:
     """Alarms in the actor's area, newest first; ``status`` is one of :data:`STATUS_FILTERS` or "all"."""
-    if not has_perm(actor, Perm.COMMAND_VIEW):
+    if not may_read(actor):
         return Alarm.objects.none()
     qs = scoped(Alarm.objects.select_related("assignee"), actor)
     if status in STATUS_FILTERS:
@@ -94,7 +99,7 @@ class InstructionProgress:
 
 def instruction_list(*, actor: User, limit: int = 20) -> list[InstructionProgress]:
     """Recent instructions in the actor's area with the state of each grid's task (one query for all)."""
-    if not has_perm(actor, Perm.COMMAND_VIEW):
+    if not may_read(actor):
         return []
     instructions = list(
         scoped(Instruction.objects.prefetch_related("grids"), actor).order_by("-sent_at", "-pk")[:limit]
@@ -103,7 +108,7 @@ def instruction_list(*, actor: User, limit: int = 20) -> list[InstructionProgres
 
 
 def instruction_get(*, actor: User, pk: int) -> InstructionProgress:
-    if not has_perm(actor, Perm.COMMAND_VIEW):
+    if not may_read(actor):
         raise Http404
     instruction = get_object_or_404(scoped(Instruction.objects.prefetch_related("grids"), actor), pk=pk)
     return _with_progress([instruction])[0]

@@ -176,7 +176,17 @@ def test_alarm_api_lists_in_scope_and_handles(jurisdiction, publish, users, api_
 
 def test_alarm_api_refuses_roles_without_the_command_center(alarm, users, api_client):
     assert api_client(users["sampler"]).get("/api/v1/alarms").status_code == 403
-    assert api_client(users["resident"]).get(f"/api/v1/alarms/{alarm.pk}").status_code == 403
+    assert api_client(users["sampler"]).get(f"/api/v1/alarms/{alarm.pk}").status_code == 404
+    assert api_client(users["resident"]).get(f"/api/v1/alarms/{alarm.pk}").status_code == 404
+    # Grid staff read the alarms of their grid (they are the ones sent to deal with them), not handle them.
+    worker = api_client(users["grid_worker"])
+    assert [row["id"] for row in worker.get("/api/v1/alarms").json()] == [alarm.pk]
+    assert (
+        worker.post(
+            f"/api/v1/alarms/{alarm.pk}/close", {"note": "x"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
     assert api_client(None).get("/api/v1/alarms").status_code == 401
     # The epidemiologist sees the command center but does not handle alarms.
     epi = api_client(users["epidemiologist"])
