@@ -15,14 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,7 +30,7 @@ from epigrid.core.roles import Role
 from epigrid.places import services as place_services
 from epigrid.places.codes import venue_code_url
 from epigrid.places.models import Venue
-from epigrid.simulation.benchkit import bench_jurisdiction, delete_org_units
+from epigrid.simulation.benchkit import bench_jurisdiction, delete_org_units, free_port, start_server
 from epigrid.simulation.loadgen import post_json, run_load
 
 BENCH_DISTRICT = "370697"
@@ -91,42 +86,6 @@ def _cleanup() -> None:
         delete_org_units(BENCH_DISTRICT)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    """The URL of the database this process is using (in tests: the test database, not the configured one)."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _start_server(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "EPIGRID_DATABASE_URL": _database_url()}
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter running our own command
-        [sys.executable, "-m", "epigrid.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return server
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError("the server exited at start") from None
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("the server did not answer /healthz within 60 s")
-
-
 def _baseline(venue: Venue, person_ids: list[int], n: int) -> float:
     """Rows per second of raw bulk_create of the same check-in rows, 1,000 per transaction."""
     now = timezone.now()
@@ -156,7 +115,7 @@ def bench_checkin(*, scale: int | None) -> list[dict[str, Any]]:
     workers = int(os.environ.get("EPIGRID_BENCH_WORKERS", "2"))
     venue, tokens, person_ids = _setup(CONCURRENCY)
     connection.close()  # SQLite: let the server's processes have the file without our open transaction
-    port = _free_port()
+    port = free_port()
     code = venue_code_url(venue)
     host = f"127.0.0.1:{port}"
 
@@ -166,7 +125,7 @@ def bench_checkin(*, scale: int | None) -> list[dict[str, Any]]:
             "/api/v1/checkins", body, host=host, headers={"Authorization": f"Bearer {tokens[conn]}"}
         )
 
-    server = _start_server(port, workers)
+    server = start_server(port, workers)
     try:
         run_load(
             host="127.0.0.1", port=port, concurrency=CONCURRENCY, total=min(1000, total), make=make

@@ -1,6 +1,17 @@
-"""What the benchmarks share: a throwaway jurisdiction of their own, and removing it afterwards."""
+"""What the benchmarks share: a throwaway jurisdiction of their own, removing it afterwards, and a real server
+in a child process on the same database."""
 
 from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import quote
+
+from django.db import connection
 
 from epigrid.core import geo, services
 from epigrid.core.models import OrgLevel, OrgUnit
@@ -50,3 +61,40 @@ def delete_org_units(code: str) -> None:
     for length in (15, 12, 9, 6):
         OrgUnit.objects.filter(code__startswith=code, code__regex=rf"^\d{{{length}}}$").delete()
     geo.invalidate()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The URL of the database this process is using (in tests: the test database, not the configured one)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_server(port: int, workers: int, *, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``epigrid serve`` in a child process on this process's database; returns once /healthz answers."""
+    env = {**os.environ, "EPIGRID_DATABASE_URL": database_url(), **(extra_env or {})}
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter running our own command
+        [sys.executable, "-m", "epigrid.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError("the server exited at start") from None
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("the server did not answer /healthz within 60 s")

@@ -158,7 +158,7 @@ def _open_tubes(count: int, district: OrgUnit, tag: str) -> list[str]:
 
 
 def _http(district: OrgUnit, grids: list[OrgUnit], warm: int, total: int) -> list[Metric]:
-    from epigrid.checkins.bench import _free_port, _start_server
+    from epigrid.simulation.benchkit import free_port, start_server
 
     tag = uuid.uuid4().hex[:6]
     people = _http_people(warm + total, grids)
@@ -168,7 +168,7 @@ def _http(district: OrgUnit, grids: list[OrgUnit], warm: int, total: int) -> lis
     tokens = [core_services.api_token_for(user=user, days=1) for user in samplers]
     connection.close()  # SQLite: let the server's processes have the file without our open transaction
 
-    port = _free_port()
+    port = free_port()
     host = f"127.0.0.1:{port}"
     next_tube = iter(barcodes)
     next_person = iter(people)
@@ -191,7 +191,7 @@ def _http(district: OrgUnit, grids: list[OrgUnit], warm: int, total: int) -> lis
         )
 
     workers = int(os.environ.get("EPIGRID_BENCH_WORKERS", "2"))
-    server = _start_server(port, workers)
+    server = start_server(port, workers)
     try:
         if warm:
             run_load(host="127.0.0.1", port=port, concurrency=CONCURRENCY, total=warm, make=make)
