@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "epigrid.core.middleware.CurrentRequestMiddleware",
+    "epigrid.core.drill.DrillFileNames",  # drill instances: DRILL- in front of every download
 ]
 
 ROOT_URLCONF = "epigrid.urls"
@@ -105,6 +106,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "epigrid.core.context_processors.epigrid",
+                "epigrid.core.notice_context.unread_notices",
+                "epigrid.core.drill.drill_context",
             ],
         },
     }

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -40,6 +41,8 @@ def handlers_for(event_type: str) -> list[Handler]:
 
 
 def publish(event_type: str, *, payload: dict[str, Any], org_code: str = "") -> Event:
+    if settings.DRILL:  # a drill instance's events say so, wherever they travel (core.drill)
+        payload = {**payload, "drill": True}
     event = Event.objects.create(
         type=event_type, payload=payload, org_code=org_code, occurred_at=timezone.now()
     )
@@ -53,6 +56,8 @@ def publish_many(event_type: str, items: list[tuple[dict[str, Any], str]]) -> li
     after commit in order, each handler failure contained as in ``publish``."""
     if not items:
         return []
+    if settings.DRILL:
+        items = [({**payload, "drill": True}, org_code) for payload, org_code in items]
     occurred = timezone.now()
     made = [
         Event(type=event_type, payload=payload, org_code=org_code, occurred_at=occurred)

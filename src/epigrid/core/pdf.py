@@ -71,3 +71,56 @@ def draw_text(canvas: Any, x: float, y: float, text: str, size: float, *, align:
         canvas.setFont(font, size)
         canvas.drawString(x, y, run)
         x += pdfmetrics.stringWidth(run, font, size)
+
+
+# --- drill mark -------------------------------------------------------------------------------------------
+# On a drill instance (settings.DRILL, see core.drill) every page of every PDF says so: a band at the top and a
+# large diagonal mark. Every PDF here is drawn on a reportlab Canvas (directly or through platypus), so one
+# wrapper of Canvas.showPage, installed when this module is imported, marks them all; it checks the setting
+# per page and changes nothing when the instance is not a drill.
+
+DRILL_MARK = "演练 DRILL"
+
+
+def draw_drill_mark(pdf: Any) -> None:
+    from reportlab.lib.units import mm
+
+    width, height = pdf._pagesize
+    pdf.saveState()
+    pdf.setFillColorRGB(0.75, 0.05, 0.05)
+    pdf.rect(0, height - 9 * mm, width, 9 * mm, fill=1, stroke=0)
+    pdf.setFillColorRGB(1, 1, 1)
+    draw_text(
+        pdf,
+        width / 2,
+        height - 6.5 * mm,
+        f"{DRILL_MARK} · 演练数据，非真实情况 · DRILL DATA",
+        10,
+        align="centre",
+    )
+    pdf.setFillColorRGB(0.75, 0.05, 0.05)
+    pdf.setFillAlpha(0.12)
+    pdf.translate(width / 2, height / 2)
+    pdf.rotate(35)
+    draw_text(pdf, 0, 0, DRILL_MARK, min(width, height) / 6, align="centre")
+    pdf.restoreState()
+
+
+def _install_drill_mark() -> None:
+    from django.conf import settings
+    from reportlab.pdfgen.canvas import Canvas
+
+    if getattr(Canvas.showPage, "_epigrid_drill", False):
+        return
+    show_page = Canvas.showPage
+
+    def showPage(self: Canvas) -> None:  # reportlab's name
+        if getattr(settings, "DRILL", False):
+            draw_drill_mark(self)
+        show_page(self)
+
+    showPage._epigrid_drill = True  # type: ignore[attr-defined]
+    Canvas.showPage = showPage  # type: ignore[method-assign]
+
+
+_install_drill_mark()

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from epigrid.core import views
+from epigrid.core import notice_views, views
 
 app_name = "core"
 
@@ -17,4 +17,7 @@ urlpatterns: list = [
     path("map/", views.orgunit_map, name="orgunit_map"),
     path("audit/", views.audit_list, name="audit_list"),
     path("policies/", views.policy_list, name="policy_list"),
+    path("notices/", notice_views.notice_list, name="notices"),
+    path("notices/<int:pk>/open/", notice_views.notice_open, name="notice_open"),
+    path("notices/read-all/", notice_views.notice_read_all, name="notice_read_all"),
 ]

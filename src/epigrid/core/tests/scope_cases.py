@@ -37,12 +37,9 @@ def make_event(grid, person):
 
 @scope_case("core.notice")
 def make_notice(grid, person):
-    from django.utils import timezone
-
-    from epigrid.core.models import Notice
+    from epigrid.core.notices import notice_send
     from epigrid.core.tests.factories import UserFactory
 
     user = UserFactory(role="grid_worker", org_unit=grid)
-    return Notice.objects.create(
-        user=user, kind="test", title="测试", org_code=grid.code, created_at=timezone.now()
-    )
+    [notice] = notice_send(actor=None, users=[user], kind="test", title="测试")
+    return notice
