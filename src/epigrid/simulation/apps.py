@@ -9,8 +9,10 @@ class SimulationConfig(AppConfig):
 
     def ready(self) -> None:
         # Each demo module imports the one it builds on first, so the steps run in order:
-        # venues and check-ins (steps), then the health code, then testing, then the investigation.
+        # venues and check-ins (steps), then the health code, then testing, then the investigation, then the
+        # command center's demo cameras.
         from epigrid.simulation import (  # noqa: F401 - register the demo steps
+            command_demo,
             healthcode_demo,
             investigation_demo,
             steps,
