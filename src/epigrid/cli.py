@@ -1,4 +1,4 @@
-"""The ``epigrid`` command: demo, serve, worker, manage, simulate, bench (see docs/contracts in README)."""
+"""The ``epigrid`` command: demo, serve, worker, manage, simulate, drill, bench (see docs/contracts in README)."""
 
 from __future__ import annotations
 
@@ -57,25 +57,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _serve(host: str, port: int, workers: int = 2) -> int:
-    """Serve Django the WSGI way (shared docs/performance.md: its ASGI handler is 5-6x slower here).
+    """Serve the site with granian (Rust HTTP) running ``epigrid.asgi``: Django's requests the WSGI way, one
+    thread hop each (shared docs/performance.md: Django's own ASGI handler is 5-6x slower here), and the event
+    stream natively, a coroutine per open map.
 
-    granian (Rust HTTP, WSGI workers with a pool of blocking threads) by default; ``EPIGRID_SERVER=gunicorn``
-    selects gunicorn's threaded workers instead.
+    ``EPIGRID_SERVER=wsgi`` serves Django through granian's WSGI interface and ``EPIGRID_SERVER=gunicorn``
+    through gunicorn's threaded workers instead; under both the event stream degrades to short polls that the
+    browser repeats (``core.streamhttp``).
     """
-    if os.environ.get("EPIGRID_SERVER", "granian") == "gunicorn":
+    server = os.environ.get("EPIGRID_SERVER", "asgi")
+    if server == "gunicorn":
         return _serve_gunicorn(host, port, workers)
     from granian.constants import Interfaces
     from granian.server import Server
 
+    threads = int(os.environ.get("EPIGRID_SERVER_THREADS", "8"))
+    if server == "wsgi":
+        target, options = (
+            "epigrid.wsgi:application",
+            {"interface": Interfaces.WSGI, "blocking_threads": threads},
+        )
+    else:
+        target, options = "epigrid.asgi:application", {"interface": Interfaces.ASGI}
     Server(
-        "epigrid.wsgi:application",
+        target,
         address=host,
         port=port,
-        interface=Interfaces.WSGI,
         workers=workers,
-        blocking_threads=int(os.environ.get("EPIGRID_SERVER_THREADS", "8")),
         log_level="warning",
         respawn_failed_workers=True,
+        workers_kill_timeout=10,  # open event streams never finish on their own: stop within 10 s
+        **options,
     ).serve()
     return 0
 
@@ -162,6 +174,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    """Copy the database, serve the copy in drill mode and replay an outbreak into it (simulation.drill)."""
+    _setup_django()
+    from epigrid.simulation import drill
+
+    if args.in_copy:  # the replay child, started by the parent below with the copy and EPIGRID_DRILL=1
+        return drill.run_in_copy(days=args.days, seeds=args.seeds, seed=args.seed, speed=args.speed)
+    return drill.run(
+        host=args.host,
+        port=args.port,
+        serve=not args.no_serve,
+        days=args.days,
+        seeds=args.seeds,
+        seed=args.seed,
+        speed=args.speed,
+    )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     _setup_django()
     from epigrid.simulation import bench
@@ -214,6 +244,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--demo-seed", type=int, default=20211214, help=argparse.SUPPRESS)
     simulate.set_defaults(func=cmd_simulate)
+
+    drill = sub.add_parser(
+        "drill", help="replay an outbreak in accelerated time on a copy of the database, served in drill mode"
+    )
+    drill.add_argument("--days", type=int, default=7, help="simulated days to replay")
+    drill.add_argument("--seeds", type=int, default=5, help="infections to seed")
+    drill.add_argument("--seed", type=int, default=1, help="random seed: the same seed, the same outbreak")
+    drill.add_argument(
+        "--speed", type=float, default=1440.0, help="simulated seconds per real second (1440: a day a minute)"
+    )
+    drill.add_argument("--host", default="127.0.0.1")
+    drill.add_argument("--port", type=int, default=8001, help="port of the drill site (not production's)")
+    drill.add_argument("--no-serve", action="store_true", help="replay only, serve nothing")
+    drill.add_argument("--in-copy", action="store_true", help=argparse.SUPPRESS)
+    drill.set_defaults(func=cmd_drill)
 
     bench = sub.add_parser("bench", help="benchmarks, one JSON object per metric per line")
     bench.add_argument("name", nargs="?")

@@ -307,6 +307,11 @@ class Hub:
         return len(self._queues)
 
     async def stop(self) -> None:
+        """End every open stream of the process (server shutdown) and the reading task."""
+        for queue in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+        self._queues.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
