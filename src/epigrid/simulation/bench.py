@@ -301,6 +301,13 @@ def _tasks(*, scale: int | None) -> list[Metric]:
     return bench_tasks(scale=scale)
 
 
+def _command(*, scale: int | None) -> list[Metric]:
+    """Command center: map (all layers) and situation server time p50/p90 at district scale (target map p50 < 300 ms) vs a query-per-object baseline (N=200000 residents)."""
+    from epigrid.command.bench import bench_command
+
+    return bench_command(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
@@ -311,6 +318,7 @@ BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "tracing": _tracing,
     "tasks": _tasks,
     "quarantine": _quarantine,
+    "command": _command,
 }
 
 

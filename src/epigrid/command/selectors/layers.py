@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,9 +29,10 @@ from epigrid.core.scope import prefix_q, scoped
 from epigrid.core.selectors import general_rule, orgunit_list, policy_param
 from epigrid.grids.models import OPEN_STATES, Task
 from epigrid.investigation.models import Case, Classification, Contact, ContactStatus, Outcome
+from epigrid.places.models import VenueType
 from epigrid.quarantine.models import OPEN_STATUSES, Placement
 from epigrid.quarantine.selectors import site_occupancy
-from epigrid.testing.models import SamplingPoint, Specimen, TestingRound
+from epigrid.testing.models import SamplingPoint, Specimen, TestingRound, Tube, TubeStatus
 
 LAYERS = (
     "grids",
@@ -142,20 +143,17 @@ def current_rounds(*, actor: User, now: dt.datetime | None = None) -> list[Testi
 
 
 def _untested(actor: User, rounds: list[TestingRound], now: dt.datetime) -> dict[str, int] | None:
-    """Residents per grid under today's rounds who have no swab today: residents (one grouped count) minus
-    the distinct people sampled today (one grouped count). None when no round runs today."""
+    """Residents per grid under today's rounds with no swab today, in one grouped query: people in the
+    rounds' areas for whom no specimen of today exists (the (person, sampled_at) index answers each test
+    without reading a row). None when no round runs today."""
     if not rounds:
         return None
     _today, start, end = _local_day(now)
     area = Q()
     for r in rounds:
         area |= prefix_q("org_code", r.org_code)
-    residents = _grouped(scoped(Person.objects.filter(area), actor))
-    sampled = _grouped(
-        scoped(Specimen.objects.filter(area, sampled_at__gte=start, sampled_at__lt=end), actor),
-        count=Count("person", distinct=True),
-    )
-    return {code: max(0, n - sampled.get(code, 0)) for code, n in residents.items()}
+    swabbed_today = Specimen.objects.filter(person=OuterRef("pk"), sampled_at__gte=start, sampled_at__lt=end)
+    return _grouped(scoped(Person.objects.filter(area).filter(~Exists(swabbed_today)), actor))
 
 
 def grid_measures(
@@ -193,9 +191,12 @@ def grid_measures(
         count=Count("person", distinct=True),
     )
     quarantined = _grouped(scoped(Placement.objects.filter(status__in=OPEN_STATUSES), actor))
+    # Tasks by the units in scope and open state: the (org_code, state, due_at) index seeks the open ones
+    # of each unit instead of reading every task the area ever had.
+    codes = list(orgunit_list(actor=actor).values_list("code", flat=True))
     tasks: dict[str, tuple[int, int]] = {
         code: (n, late)
-        for code, n, late in scoped(Task.objects.filter(state__in=OPEN_STATES), actor)
+        for code, n, late in scoped(Task.objects.filter(org_code__in=codes, state__in=OPEN_STATES), actor)
         .values("org_code")
         .annotate(n=Count("pk"), late=Count("pk", filter=Q(due_at__lt=now)))
         .values_list("org_code", "n", "late")
@@ -259,63 +260,69 @@ def grid_layer(
 def venue_layer(*, actor: User, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Approved venues in scope with the people present now (check-ins' one grouped occupancy query)."""
     rows = occupancy(actor=actor, at=now or timezone.now())
-    return [
-        {
-            "id": row["venue"].pk,
-            "name": row["venue"].name,
-            "type": row["venue"].type,
-            "type_label": str(row["venue"].get_type_display()),
-            "lat": row["venue"].lat,
-            "lng": row["venue"].lng,
-            "key_place": row["venue"].is_key_place,
-            "capacity": row["venue"].capacity,
-            "present": row["present"],
-            "over_capacity": row["over_capacity"],
-            "org_code": row["venue"].org_code,
-        }
-        for row in rows
-    ]
-
-
-def sampling_point_layer(*, actor: User, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Active sampling points in scope with their queue (swabs taken there in the last hour) and today's
-    total, in one grouped query over today's specimens."""
-    now = now or timezone.now()
-    _today, start, _end = _local_day(now)
-    points = scoped(SamplingPoint.objects.filter(active=True), actor)
-    since = min(start, now - QUEUE_WINDOW)
-    counts = {
-        point_id: (queue, today)
-        for point_id, queue, today in Specimen.objects.filter(
-            tube__sampling_point__in=points.values("pk"), sampled_at__gte=since, sampled_at__lte=now
-        )
-        .values("tube__sampling_point")
-        .annotate(
-            queue=Count("pk", filter=Q(sampled_at__gte=now - QUEUE_WINDOW)),
-            today=Count("pk", filter=Q(sampled_at__gte=start)),
-        )
-        .values_list("tube__sampling_point", "queue", "today")
-    }
+    labels = {value: str(label) for value, label in VenueType.choices}  # once, not a lookup per venue
     out = []
-    for p in points.filter(lat__isnull=False, lng__isnull=False).values(
-        "pk", "name", "kind", "address", "lat", "lng", "opening_hours", "org_code"
-    ):
-        queue, today = counts.get(p["pk"], (0, 0))
+    for row in rows:
+        venue = row["venue"]
         out.append(
             {
-                "id": p["pk"],
-                "name": p["name"],
-                "kind": p["kind"],
-                "address": p["address"],
-                "lat": p["lat"],
-                "lng": p["lng"],
-                "opening_hours": p["opening_hours"],
-                "org_code": p["org_code"],
-                "queue": queue,
-                "sampled_today": today,
+                "id": venue.pk,
+                "name": venue.name,
+                "type": venue.type,
+                "type_label": labels.get(venue.type, venue.type),
+                "lat": round(venue.lat, 6),
+                "lng": round(venue.lng, 6),
+                "key_place": venue.is_key_place,
+                "capacity": venue.capacity,
+                "present": row["present"],
+                "over_capacity": row["over_capacity"],
             }
         )
     return out
+
+
+def sampling_point_layer(*, actor: User, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Active sampling points in scope with their queue: swabs taken there in the last hour (one grouped
+    query over the last hour's specimens) and tubes open now (one grouped query)."""
+    now = now or timezone.now()
+    points = list(
+        scoped(SamplingPoint.objects.filter(active=True, lat__isnull=False, lng__isnull=False), actor).values(
+            "pk", "name", "kind", "address", "lat", "lng", "opening_hours", "org_code"
+        )
+    )
+    ids = {p["pk"] for p in points}
+    # Driven by the time range (the last hour is a sliver of the table), then kept to the points in scope.
+    queue = {
+        point_id: n
+        for point_id, n in Specimen.objects.filter(sampled_at__gte=now - QUEUE_WINDOW, sampled_at__lte=now)
+        .values("tube__sampling_point")
+        .annotate(n=Count("pk"))
+        .values_list("tube__sampling_point", "n")
+        if point_id in ids
+    }
+    open_tubes = {
+        point_id: n
+        for point_id, n in Tube.objects.filter(status=TubeStatus.OPEN, sampling_point__isnull=False)
+        .values("sampling_point")
+        .annotate(n=Count("pk"))
+        .values_list("sampling_point", "n")
+        if point_id in ids
+    }
+    return [
+        {
+            "id": p["pk"],
+            "name": p["name"],
+            "kind": p["kind"],
+            "address": p["address"],
+            "lat": p["lat"],
+            "lng": p["lng"],
+            "opening_hours": p["opening_hours"],
+            "org_code": p["org_code"],
+            "queue": queue.get(p["pk"], 0),
+            "open_tubes": open_tubes.get(p["pk"], 0),
+        }
+        for p in points
+    ]
 
 
 def quarantine_site_layer(*, actor: User) -> list[dict[str, Any]]:

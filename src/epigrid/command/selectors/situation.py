@@ -7,7 +7,8 @@ quarantine, open and overdue tasks, open alarms) are taken now and at the end of
 the records' timestamps: a placement was open at T when it started by T and was not released before T; a
 task was open at T when it was created by T and not finished (or cancelled: its last change) before T.
 
-Every counter is one aggregate query over its table for both days. Counters whose module is not built yet
+Each counter is one count (or one aggregate) per day over its table; yesterday's column is over and is kept
+for :data:`YESTERDAY_SECONDS` per area, so a refresh counts only today. Counters whose module is not built yet
 (vaccination) are None, which the page shows as "—".
 """
 
@@ -26,7 +27,8 @@ from epigrid.command.selectors.layers import ACTIVE_ALARM_STATUSES, INFECTED, re
 from epigrid.core.models import ResponseLevel, User
 from epigrid.core.roles import Perm, has_perm
 from epigrid.core.scope import scoped
-from epigrid.core.selectors import response_level_current
+from epigrid.core.selectors import orgunit_list, response_level_current
+from epigrid.core.ttlcache import TTLCache
 from epigrid.grids.models import OPEN_STATES, Task, TaskState
 from epigrid.investigation.models import Case, Contact
 from epigrid.investigation.selectors import epicurve
@@ -60,90 +62,102 @@ def _days(now: dt.datetime) -> tuple[dt.date, dt.datetime, dt.datetime]:
     return today, start, timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=1), dt.time.min))
 
 
-def _pair(row: dict[str, int | None]) -> dict[str, int | None]:
-    return {"today": row["t"] or 0, "yesterday": row["y"] or 0}
+def _count(qs, field: str, lo: dt.datetime, hi: dt.datetime, *, distinct: str = "") -> int:
+    """Rows of ``qs`` with ``field`` in [lo, hi) (distinct values of ``distinct`` when given)."""
+    qs = qs.filter(**{f"{field}__gte": lo, f"{field}__lt": hi})
+    return qs.aggregate(n=Count(distinct, distinct=True))["n"] if distinct else qs.count()
 
 
-def _flow(qs, field: str, *, start: dt.datetime, yesterday: dt.datetime, now: dt.datetime, count=None):
-    """How many rows of ``qs`` have ``field`` in today and in yesterday: one aggregate query."""
-    expr = count or "pk"
-    distinct = count is not None
-    return _pair(
-        qs.filter(**{f"{field}__gte": yesterday, f"{field}__lte": now}).aggregate(
-            t=Count(expr, filter=Q(**{f"{field}__gte": start}), distinct=distinct),
-            y=Count(expr, filter=Q(**{f"{field}__lt": start}), distinct=distinct),
-        )
+def _flows(actor: User, lo: dt.datetime, hi: dt.datetime) -> dict[str, int]:
+    """What happened in [lo, hi): check-ins, people swabbed, tubes resulted and positive, new infected cases,
+    contacts traced (people), contacts placed in quarantine."""
+    # Check-ins are named by their venue's unit code. Listing the codes in scope lets the (org_code,
+    # scanned_at) index seek each unit's day; a prefix range would read every retained day of the whole area.
+    codes = list(orgunit_list(actor=actor).values_list("code", flat=True))
+    tubes = (
+        scoped(Tube.objects.all(), actor)
+        .filter(resulted_at__gte=lo, resulted_at__lt=hi)
+        .aggregate(n=Count("pk"), positive=Count("pk", filter=Q(result=TubeResult.POSITIVE)))
     )
+    placed = Placement.objects.filter(case_id__isnull=False).exclude(status=PlacementStatus.CANCELLED)
+    return {
+        "checkins": _count(scoped(CheckIn.objects.filter(org_code__in=codes), actor), "scanned_at", lo, hi),
+        "sampled": _count(scoped(Specimen.objects.all(), actor), "sampled_at", lo, hi),
+        "resulted": tubes["n"],
+        "positive": tubes["positive"],
+        "new_cases": _count(
+            scoped(Case.objects.filter(merged_into__isnull=True, classification__in=INFECTED), actor),
+            "created_at",
+            lo,
+            hi,
+        ),
+        "contacts_traced": _count(
+            scoped(Contact.objects.all(), actor), "created_at", lo, hi, distinct="person"
+        ),
+        "contacts_placed": _count(scoped(placed, actor), "start", lo, hi),
+    }
+
+
+def _states_now(actor: User, now: dt.datetime) -> dict[str, int]:
+    """People in quarantine, open and overdue tasks, open alarms: now, by their status."""
+    tasks = scoped(Task.objects.filter(state__in=OPEN_STATES), actor).aggregate(
+        n=Count("pk"), late=Count("pk", filter=Q(due_at__lt=now))
+    )
+    return {
+        "in_quarantine": scoped(Placement.objects.filter(status__in=OPEN_STATUSES), actor).count(),
+        "tasks_open": tasks["n"],
+        "tasks_overdue": tasks["late"],
+        "alarms_open": scoped(Alarm.objects.filter(status__in=ACTIVE_ALARM_STATUSES), actor).count(),
+    }
+
+
+def _states_at(actor: User, at: dt.datetime) -> dict[str, int]:
+    """The same states at an earlier moment, read back from the records' timestamps (see the module)."""
+    open_then = Q(created_at__lt=at) & (
+        Q(state__in=OPEN_STATES)
+        | Q(state__in=(TaskState.DONE, TaskState.CANNOT), finished_at__gte=at)
+        | Q(state=TaskState.CANCELLED, updated_at__gte=at)
+    )
+    tasks = scoped(Task.objects.filter(open_then), actor).aggregate(
+        n=Count("pk"), late=Count("pk", filter=Q(due_at__lt=at))
+    )
+    in_quarantine = (
+        Q(start__lt=at)
+        & ~Q(status=PlacementStatus.CANCELLED)
+        & (Q(released_at__isnull=True) | Q(released_at__gte=at))
+    )
+    alarms = Q(raised_at__lt=at) & (Q(closed_at__isnull=True) | Q(closed_at__gte=at))
+    return {
+        "in_quarantine": scoped(Placement.objects.filter(in_quarantine), actor).count(),
+        "tasks_open": tasks["n"],
+        "tasks_overdue": tasks["late"],
+        "alarms_open": scoped(Alarm.objects.filter(alarms), actor).count(),
+    }
+
+
+# Yesterday is over: its column is kept for a few minutes per area (records that arrive late — offline
+# uploads dated yesterday — show within that time), so a refresh reads only today.
+YESTERDAY_SECONDS = 300.0
+_yesterday: TTLCache[dict[str, int]] = TTLCache(ttl=YESTERDAY_SECONDS, max_size=1000)
 
 
 def counters(*, actor: User, now: dt.datetime | None = None) -> dict[str, dict[str, int | None]]:
-    """Today's and yesterday's value of every counter in :data:`COUNTERS`."""
+    """Today's (until ``now``) and yesterday's value of every counter in :data:`COUNTERS`."""
     require_command_view(actor)
     now = now or timezone.now()
     _today, start, yesterday = _days(now)
-    span = {"start": start, "yesterday": yesterday, "now": now}
-    out: dict[str, dict[str, int | None]] = {}
-
-    out["checkins"] = _flow(scoped(CheckIn.objects.all(), actor), "scanned_at", **span)
-    out["sampled"] = _flow(scoped(Specimen.objects.all(), actor), "sampled_at", **span)
-    tubes = (
-        scoped(Tube.objects.all(), actor)
-        .filter(resulted_at__gte=yesterday, resulted_at__lte=now)
-        .aggregate(
-            t=Count("pk", filter=Q(resulted_at__gte=start)),
-            y=Count("pk", filter=Q(resulted_at__lt=start)),
-            pt=Count("pk", filter=Q(resulted_at__gte=start, result=TubeResult.POSITIVE)),
-            py=Count("pk", filter=Q(resulted_at__lt=start, result=TubeResult.POSITIVE)),
-        )
+    today_values = {**_flows(actor, start, now + dt.timedelta(microseconds=1)), **_states_now(actor, now)}
+    yesterday_values = _yesterday.get_or_load(
+        (actor.org_code, yesterday.isoformat()),
+        lambda: {**_flows(actor, yesterday, start), **_states_at(actor, start)},
     )
-    out["resulted"] = {"today": tubes["t"], "yesterday": tubes["y"]}
-    out["positive"] = {"today": tubes["pt"], "yesterday": tubes["py"]}
-    out["new_cases"] = _flow(
-        scoped(Case.objects.filter(merged_into__isnull=True, classification__in=INFECTED), actor),
-        "created_at",
-        **span,
-    )
-    out["contacts_traced"] = _flow(scoped(Contact.objects.all(), actor), "created_at", count="person", **span)
-    out["contacts_placed"] = _flow(
-        scoped(
-            Placement.objects.filter(case_id__isnull=False).exclude(status=PlacementStatus.CANCELLED), actor
-        ),
-        "start",
-        **span,
-    )
-
-    placements = scoped(Placement.objects.all(), actor).aggregate(
-        t=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-        y=Count(
-            "pk",
-            filter=Q(start__lt=start)
-            & ~Q(status=PlacementStatus.CANCELLED)
-            & (Q(released_at__isnull=True) | Q(released_at__gte=start)),
-        ),
-    )
-    out["in_quarantine"] = _pair(placements)
+    out: dict[str, dict[str, int | None]] = {
+        key: {"today": today_values[key], "yesterday": yesterday_values[key]}
+        for key in COUNTERS
+        if key in today_values
+    }
     out["vaccination_doses"] = {"today": None, "yesterday": None}  # the vaccination module is not built yet
-
-    open_then = Q(created_at__lt=start) & (
-        Q(state__in=OPEN_STATES)
-        | Q(state__in=(TaskState.DONE, TaskState.CANNOT), finished_at__gte=start)
-        | Q(state=TaskState.CANCELLED, updated_at__gte=start)
-    )
-    tasks = scoped(Task.objects.all(), actor).aggregate(
-        t=Count("pk", filter=Q(state__in=OPEN_STATES)),
-        y=Count("pk", filter=open_then),
-        ot=Count("pk", filter=Q(state__in=OPEN_STATES, due_at__lt=now)),
-        oy=Count("pk", filter=open_then & Q(due_at__lt=start)),
-    )
-    out["tasks_open"] = {"today": tasks["t"], "yesterday": tasks["y"]}
-    out["tasks_overdue"] = {"today": tasks["ot"], "yesterday": tasks["oy"]}
-
-    alarms = scoped(Alarm.objects.all(), actor).aggregate(
-        t=Count("pk", filter=Q(status__in=ACTIVE_ALARM_STATUSES)),
-        y=Count("pk", filter=Q(raised_at__lt=start) & (Q(closed_at__isnull=True) | Q(closed_at__gte=start))),
-    )
-    out["alarms_open"] = _pair(alarms)
-    return out
+    return {key: out[key] for key in COUNTERS}
 
 
 def turnaround(*, actor: User, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from epigrid.places.tests.factories import VenueFactory
 from epigrid.quarantine import services as quarantine_services
 from epigrid.quarantine.tests.factories import hotel, household
 from epigrid.testing import services as testing_services
+from epigrid.testing.models import Specimen
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +138,13 @@ def scene(jurisdiction, users):
         actor=users["sampler"], barcode="A-0001", pool_size=5, sampling_point=point
     )
     testing_services.specimen_add(actor=users["sampler"], tube=tube, client_id=uuid.uuid4(), person=home[2])
+    earlier = testing_services.tube_register(
+        actor=users["sampler"], barcode="A-0000", pool_size=1, sampling_point=point
+    )  # swabbed two hours ago and sealed: neither in the queue nor open
+    old_swab = testing_services.specimen_add(
+        actor=users["sampler"], tube=earlier, client_id=uuid.uuid4(), person=PersonFactory(grid=j.grid_b)
+    )
+    Specimen.objects.filter(pk=old_swab.specimen.pk).update(sampled_at=now - dt.timedelta(hours=2))
     testing_services.testing_round_create(
         actor=commander, name="A社区核酸", area=j.community_a, day=timezone.localdate()
     )
@@ -218,7 +226,7 @@ def test_places_carry_their_live_numbers(scene, jurisdiction, users):
     assert len(venues) == 2  # the venue awaiting approval is not on the map
 
     (point,) = data["sampling_points"]
-    assert (point["id"], point["queue"], point["sampled_today"]) == (scene["point"].pk, 1, 1)
+    assert (point["id"], point["queue"], point["open_tubes"]) == (scene["point"].pk, 1, 1)
 
     sites = {s["id"]: s for s in data["quarantine_sites"]}
     assert (sites[scene["site_a"].pk]["free"], sites[scene["site_a"].pk]["people"]) == (3, 1)
@@ -364,3 +372,22 @@ def test_api_map_rejects_unknown_names(users, api_client, jurisdiction):
     response = client.get("/api/v1/command/map", {"layers": "grids", "boundaries": "false"})
     assert response.status_code == 200
     assert all(f["geometry"] is None for f in response.json()["grids"]["features"])
+
+
+# --- the bench ---------------------------------------------------------------------------------------------
+
+
+def test_command_bench_reports_agrees_with_the_naive_reads_and_leaves_no_rows(jurisdiction, capsys):
+    from epigrid.core.models import OrgUnit, Person
+    from epigrid.simulation import bench
+
+    before = (OrgUnit.objects.count(), Person.objects.count(), Alarm.objects.count())
+    assert bench.run("command", scale=2000) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    by_metric = {row["metric"]: row for row in rows}
+    assert {row["bench"] for row in rows} == {"command"}
+    assert by_metric["map_disagreements"]["value"] == 0
+    whole = by_metric["map_all_p50"]
+    assert whole["value"] > 0 and whole["baseline"] > 0 and whole["residents"] == 2000
+    assert by_metric["map_http_p50"]["bytes"] > 0 and by_metric["situation_p50"]["value"] > 0
+    assert (OrgUnit.objects.count(), Person.objects.count(), Alarm.objects.count()) == before

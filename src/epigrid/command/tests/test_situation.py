@@ -213,3 +213,18 @@ def test_api_situation_per_role(scene, users, api_client, login_client):
     assert body["counters"]["checkins"] == {"today": 3, "yesterday": 1}
     assert body["counters"]["vaccination_doses"] == {"today": None, "yesterday": None}
     assert body["epicurve"] is None and body["response_level"]["code"] == "normal"
+
+
+def test_yesterday_is_kept_for_a_while_today_is_live(jurisdiction, users):
+    from epigrid.core import ttlcache
+
+    venue = old_venue(jurisdiction.grid_a)
+    checkin(PersonFactory(grid=jurisdiction.grid_a), venue, local(-1, 10))
+    officer = users["community_officer"]
+    assert situation(actor=officer)["counters"]["checkins"] == {"today": 0, "yesterday": 1}
+    checkin(PersonFactory(grid=jurisdiction.grid_a), venue, timezone.now())
+    checkin(PersonFactory(grid=jurisdiction.grid_a), venue, local(-1, 11))  # uploaded late
+    # Today is counted afresh; yesterday's column is the one read a moment ago...
+    assert situation(actor=officer)["counters"]["checkins"] == {"today": 1, "yesterday": 1}
+    ttlcache.clear_all()  # ...until it expires (YESTERDAY_SECONDS)
+    assert situation(actor=officer)["counters"]["checkins"] == {"today": 1, "yesterday": 2}

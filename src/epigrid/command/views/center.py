@@ -59,7 +59,7 @@ SCRIPT_LABELS = {
     "over_capacity": _("Over capacity"),
     "key_place": _("Key place"),
     "queue": _("Sampled in the last hour"),
-    "sampled_today": _("Sampled today"),
+    "open_tubes": _("Tubes open now"),
     "free_rooms": _("Free rooms"),
     "rooms": _("Rooms"),
     "people": _("People"),

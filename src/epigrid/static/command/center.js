@@ -321,7 +321,7 @@
         radius: Math.min(14, 5 + (p.queue || 0) / 10),
         color: "#5f3dc4", fillColor: "#7048e8", fillOpacity: 0.6,
       }, function () {
-        return info(p.name, [[T.queue, p.queue], [T.sampled_today, p.sampled_today]]);
+        return info(p.name, [[T.queue, p.queue], [T.open_tubes, p.open_tubes], ["", p.opening_hours]]);
       }).addTo(groups.sampling_points);
     });
   }
@@ -559,6 +559,14 @@
       instructions = [];
       renderInstructions();
     });
+  }
+
+  function taskStateChanged(taskId, taskState) {
+    // An instruction's task moved on: show it at once; the list is fetched again right after.
+    instructions.forEach(function (ins) {
+      (ins.grids || []).forEach(function (g) { if (g.task_id === taskId) g.state = taskState; });
+    });
+    if (state.instruction) selectInstruction(state.instruction.id);
   }
 
   var instructionTimer = null;
@@ -887,7 +895,7 @@
 
   var STREAM_TYPES = [
     "alarm.raised", "alarm.updated", "task.accepted", "task.started", "task.done", "task.cannot", "tasks.created",
-    "case.confirmed", "contact.identified", "quarantine.started", "quarantine.ended", "tube.positive",
+    "instruction.sent", "case.confirmed", "contact.identified", "quarantine.started", "quarantine.ended", "tube.positive",
     "testing.results", "testing.recall", "response_level.changed",
   ];
 
@@ -917,7 +925,8 @@
         if (alarms[String(p.alarm_id)]) upsertAlarm({ id: p.alarm_id, status: p.status });
         refreshAlarm(p.alarm_id);
       }
-    } else if (type.indexOf("task.") === 0) {
+    } else if (type.indexOf("task.") === 0 || type === "instruction.sent") {
+      if (p.source === "instruction" && p.task_id !== undefined && p.state) taskStateChanged(p.task_id, p.state);
       scheduleInstructions();
     }
     anyEvent();
