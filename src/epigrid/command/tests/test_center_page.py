@@ -155,6 +155,8 @@ def sign_in(page, username: str) -> None:
 @pytest.mark.browser
 def test_the_commander_sees_grids_numbers_and_alarms_on_the_map(transactional_db, jurisdiction, users, page):
     from epigrid.command.models import Alarm, Severity
+    from epigrid.grids import services as grid_services
+    from epigrid.grids.models import Task, TaskType
     from epigrid.investigation import services as case_services
 
     case_services.case_create(actor=None, person=PersonFactory(grid=jurisdiction.grid_a), trace=False)
@@ -201,4 +203,25 @@ def test_the_commander_sees_grids_numbers_and_alarms_on_the_map(transactional_db
     # Another measure recolours the grids and the legend follows.
     page.select_option("#cc-measure", "tasks_open")
     assert page.locator("#cc-legend-title").inner_text() == zh("Open tasks")
+
+    # One instruction to both grids: it is listed, chosen, and the map colours its grids by their tasks.
+    page.fill("#cc-instruction-text", "全员核酸动员")
+    page.click("#cc-instruction-send")
+    page.locator("#cc-instruction-list li[data-instruction-id]").wait_for()
+    page.wait_for_function("document.getElementById('command-center').dataset.instruction !== ''")
+    assert page.locator("path.cc-grid[data-task-state=new]").count() == 2
+    assert page.locator("#command-center").get_attribute("data-selected") == "0"
+    tasks = {t.org_code: t for t in Task.objects.filter(type=TaskType.INSTRUCTION)}
+    assert set(tasks) == {jurisdiction.grid_a.code, jurisdiction.grid_b.code}
+    # Grid A's worker does it; the map shows it done from the event stream, without a reload.
+    grid_services.task_act(
+        actor=users["grid_worker"],
+        task=tasks[jurisdiction.grid_a.code],
+        action="done",
+        result={"note": "已完成"},
+    )
+    page.locator(
+        f"path.cc-grid[data-grid-code='{jurisdiction.grid_a.code}'][data-task-state=done]"
+    ).wait_for()
+    page.locator("#cc-instruction-list [data-done='1'][data-total='2']").wait_for()
     assert errors == []
