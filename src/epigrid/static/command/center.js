@@ -936,13 +936,27 @@
     if (typeof EventSource === "undefined") return;
     var label = document.getElementById("cc-stream-label");
     var source = new EventSource(cfg.api.stream);
+    var lost = null;
     source.addEventListener("open", function () {
+      if (lost) { clearTimeout(lost); lost = null; }
+      if (root.getAttribute("data-stream-state") === "reconnecting") {
+        // Back after an outage: catch up on what the replay may not carry (numbers, alarm list).
+        anyEvent();
+        loadAlarms();
+      }
       root.setAttribute("data-stream-state", "live");
       label.textContent = T.live;
     });
     source.addEventListener("error", function () {
-      root.setAttribute("data-stream-state", "reconnecting");
-      label.textContent = T.reconnecting;
+      // A stream that ends and is taken up again at once (short polls behind a plain WSGI server) is not
+      // "lost": say so only when it stays away for a few seconds.
+      if (lost) return;
+      lost = setTimeout(function () {
+        lost = null;
+        if (source.readyState === EventSource.OPEN) return;
+        root.setAttribute("data-stream-state", "reconnecting");
+        label.textContent = T.reconnecting;
+      }, 3000);
     });
     STREAM_TYPES.forEach(function (type) { source.addEventListener(type, onStreamEvent); });
     source.addEventListener("message", onStreamEvent);
