@@ -137,8 +137,11 @@ def test_positive_result_alarm_instruction_to_two_grids_done_on_the_map(
     commander.locator(".alarm-marker").first.wait_for(timeout=2_000)
     assert time.monotonic() - posted_at < 2.0
     alarm = Alarm.objects.get()
-    row = commander.locator(f"#cc-alarm-list [data-alarm-id='{alarm.pk}']")
-    assert jurisdiction.grid_a.name in row.inner_text()
+    # Placed at grid A: its title names the grid (never the person).
+    commander.locator(
+        f"#cc-alarm-list [data-alarm-id='{alarm.pk}']", has_text=jurisdiction.grid_a.name
+    ).wait_for()
+    assert person_a.name not in commander.locator("#cc-alarm-list").inner_text()
 
     # One instruction to both grids.
     commander.click("#cc-select-view")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import transaction
@@ -189,7 +190,13 @@ def _stream_round_trip(user, publish: tuple[str, dict, str], expect: str) -> tup
             await client.close()
         return start, body
 
-    return asyncio.run(run())
+    return in_own_loop(run())
+
+
+def in_own_loop(coroutine):
+    # A thread of its own: Playwright's sync API (the browser tests) may keep a loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -217,7 +224,7 @@ def test_the_native_stream_refuses_without_an_account(jurisdiction):
         body = await asyncio.wait_for(client.outbox.get(), 5)
         return {**start, "body": body["body"]}
 
-    answer = asyncio.run(run())
+    answer = in_own_loop(run())
     assert answer["status"] == 401 and json.loads(answer["body"]) == {"detail": "Authentication required."}
 
 
