@@ -238,6 +238,7 @@ def _checkins(people: list[tuple[int, OrgUnit]], venues: list[Venue], now: dt.da
                     leave_at=at + dt.timedelta(minutes=rng.choice([30, 60, 90])),
                 )
             )
+    rows.sort(key=lambda row: row.scanned_at)  # stored as they happen: the table is in time order, as live
     result = checkin_services.checkin_bulk_import(actor=None, rows=rows, batch_size=20_000)
     if result.created != len(rows):
         raise RuntimeError(f"imported {result.created} of {len(rows)} check-ins: {result.errors[:3]}")

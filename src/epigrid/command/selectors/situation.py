@@ -18,7 +18,7 @@ import datetime as dt
 import statistics
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from epigrid.checkins.models import CheckIn
@@ -138,7 +138,7 @@ def _states_at(actor: User, at: dt.datetime) -> dict[str, int]:
 # Yesterday is over: its column is kept for a few minutes per area (records that arrive late — offline
 # uploads dated yesterday — show within that time), so a refresh reads only today.
 YESTERDAY_SECONDS = 300.0
-_yesterday: TTLCache[dict[str, int]] = TTLCache(ttl=YESTERDAY_SECONDS, max_size=1000)
+_yesterday: TTLCache[dict[str, Any]] = TTLCache(ttl=YESTERDAY_SECONDS, max_size=1000)
 
 
 def counters(*, actor: User, now: dt.datetime | None = None) -> dict[str, dict[str, int | None]]:
@@ -160,35 +160,42 @@ def counters(*, actor: User, now: dt.datetime | None = None) -> dict[str, dict[s
     return {key: out[key] for key in COUNTERS}
 
 
+def _turnaround_day(actor: User, lo: dt.datetime, hi: dt.datetime) -> dict[str, Any]:
+    """Median, p90, count and histogram of the hours from opening to result of the tubes resulted in [lo, hi).
+    The database subtracts; only one duration a tube comes back (two timestamps a row cost several times
+    more to convert at 10,000 tubes a day)."""
+    took = ExpressionWrapper(F("resulted_at") - F("created_at"), output_field=DurationField())
+    hours = sorted(
+        d.total_seconds() / 3600
+        for d in scoped(Tube.objects.filter(resulted_at__gte=lo, resulted_at__lt=hi), actor)
+        .annotate(took=took)
+        .values_list("took", flat=True)
+    )
+    histogram = [0] * (len(TURNAROUND_BUCKETS) + 1)
+    for h in hours:
+        histogram[sum(1 for edge in TURNAROUND_BUCKETS if h >= edge)] += 1
+    return {
+        "n": len(hours),
+        "p50": round(statistics.median(hours), 1) if hours else None,
+        "p90": round(hours[min(len(hours) - 1, int(0.9 * (len(hours) - 1) + 0.5))], 1) if hours else None,
+        "histogram": histogram,
+    }
+
+
 def turnaround(*, actor: User, now: dt.datetime | None = None) -> dict[str, Any]:
     """Hours from a tube's opening to its result, for tubes resulted today and yesterday: median, p90, count
-    and a histogram over :data:`TURNAROUND_BUCKETS` (the tube opens with its first swab)."""
+    and a histogram over :data:`TURNAROUND_BUCKETS` (the tube opens with its first swab). Yesterday's is kept
+    like the counters'."""
     now = now or timezone.now()
     _today, start, yesterday = _days(now)
-    hours: dict[str, list[float]] = {"today": [], "yesterday": []}
-    for created, resulted in (
-        scoped(Tube.objects.all(), actor)
-        .filter(resulted_at__gte=yesterday, resulted_at__lte=now)
-        .values_list("created_at", "resulted_at")
-    ):
-        hours["today" if resulted >= start else "yesterday"].append(
-            (resulted - created).total_seconds() / 3600
-        )
-    out: dict[str, Any] = {"buckets": list(TURNAROUND_BUCKETS)}
-    for day, values in hours.items():
-        values.sort()
-        histogram = [0] * (len(TURNAROUND_BUCKETS) + 1)
-        for h in values:
-            histogram[sum(1 for edge in TURNAROUND_BUCKETS if h >= edge)] += 1
-        out[day] = {
-            "n": len(values),
-            "p50": round(statistics.median(values), 1) if values else None,
-            "p90": round(values[min(len(values) - 1, int(0.9 * (len(values) - 1) + 0.5))], 1)
-            if values
-            else None,
-            "histogram": histogram,
-        }
-    return out
+    return {
+        "buckets": list(TURNAROUND_BUCKETS),
+        "today": _turnaround_day(actor, start, now + dt.timedelta(microseconds=1)),
+        "yesterday": _yesterday.get_or_load(
+            (actor.org_code, yesterday.isoformat(), "turnaround"),
+            lambda: _turnaround_day(actor, yesterday, start),
+        ),
+    }
 
 
 def epicurve_data(*, actor: User, now: dt.datetime | None = None, days: int = EPICURVE_DAYS) -> dict | None:

@@ -248,6 +248,16 @@ def test_places_carry_their_live_numbers(scene, jurisdiction, users):
     assert alarms[scene["alarms"]["a"].pk]["lat"] == jurisdiction.grid_a.centroid_lat
 
 
+def test_venue_occupancy_agrees_with_the_checkins_page(scene, users):
+    """The map counts presence itself (as plain values); it must say what the occupancy page says."""
+    from epigrid.checkins.selectors import occupancy
+
+    for role in ("commander", "community_officer"):
+        page = {row["venue"].pk: row["present"] for row in occupancy(actor=users[role])}
+        on_map = {v["id"]: v["present"] for v in map_layers(actor=users[role], layers={"venues"})["venues"]}
+        assert on_map == page and sum(page.values()) >= 2, role
+
+
 def test_modules_not_built_are_empty_and_named(scene, users):
     data = map_layers(actor=users["commander"], layers={"vaccination_sites", "waste_points", "cameras"})
     assert data["vaccination_sites"] == [] and data["waste_points"] == []
