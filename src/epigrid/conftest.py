@@ -15,6 +15,7 @@ from epigrid.core import services
 from epigrid.core.models import OrgLevel, User
 from epigrid.core.roles import Role
 from epigrid.core.tests.factories import TEST_PASSWORD, PersonFactory, UserFactory, square
+from epigrid.simulation.benchkit import CHROMIUM, CHROMIUM_ARGS
 
 # Accounts scoped below the district; the rest are district-wide, as in the demo.
 GRID_ROLES = {Role.GRID_WORKER, Role.GRID_LEADER}
@@ -160,17 +161,6 @@ def login_client() -> Callable[[User], Client]:
         return client
 
     return make
-
-
-CHROMIUM = os.environ.get("EPIGRID_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")

@@ -22,19 +22,17 @@ from epigrid.command.models import Alarm
 from epigrid.core import events
 from epigrid.core.models import User
 from epigrid.core.roles import Role
-from epigrid.simulation.benchkit import bench_jurisdiction, delete_org_units, free_port, start_server
+from epigrid.simulation.benchkit import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    bench_jurisdiction,
+    delete_org_units,
+    free_port,
+    start_server,
+)
 
 LATENCY_DISTRICT = "370695"
 PASSWORD = "bench-latency-1"  # a throwaway account of the bench jurisdiction, removed afterwards
-CHROMIUM = os.environ.get("EPIGRID_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WATCH_ROWS = """() => {
   window.__seen = {};
   const list = document.getElementById("cc-alarm-list");

@@ -63,6 +63,18 @@ def delete_org_units(code: str) -> None:
     geo.invalidate()
 
 
+# Debian's chromium as the browser tests and the browser benchmarks launch it (Playwright).
+CHROMIUM = os.environ.get("EPIGRID_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
