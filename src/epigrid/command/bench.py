@@ -32,6 +32,11 @@ Metrics (ms unless said; ``RUNS`` runs after one warm-up call):
   a refresh, which counts only today (yesterday's column is kept for a few minutes);
   ``situation_cold_p50``: with yesterday's column read as well.
 
+The figures are read from rows this transaction wrote and will roll back, which makes them pessimistic:
+on PostgreSQL the rows are not vacuumed yet (no visibility map, so index-only scans visit the table; the
+bench runs ANALYZE), on SQLite they sit partly in the write-ahead log. A live district's committed, vacuumed
+tables answer faster (docs/benchmarks.md has both).
+
 Part 2 (event-to-browser latency) plugs in through :data:`PARTS`: each part is a callable
 ``part(scale=...) -> list[Metric]`` run in order after this one; it builds (and removes) whatever it needs
 itself, since a browser against a real server needs committed rows, not this rolled-back transaction.
