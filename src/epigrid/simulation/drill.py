@@ -26,7 +26,6 @@ simulated day per minute). :func:`replay` refuses to run anywhere but a drill in
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import signal
@@ -40,7 +39,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
@@ -188,82 +186,26 @@ class ReplaySummary:
 def plan_replay(
     *, seeds: int, days: int, seed: int, district_code: str = "", disease_code: str = ""
 ) -> ReplayPlan:
-    """The simulator's spread over the last ``days`` days of the district (what ``outbreak.simulate`` does
-    before testing anyone), and the day on which each detectable infection is found."""
-    from epigrid.checkins.models import CheckIn
-    from epigrid.core.models import Person
+    """The simulator's spread over the last ``days`` days of the district (``outbreak.spread_over_district``,
+    as ``epigrid simulate``), and the simulated day on which each detected infection is found."""
     from epigrid.core.selectors import district_code as installed_district
-    from epigrid.core.selectors import general_rule, policy_param
-    from epigrid.investigation.models import Case, Classification
-    from epigrid.places.models import Venue
 
     district_code = district_code or installed_district()
-    disease_code = disease_code or str(general_rule("default_disease", "covid19"))
-    params = outbreak.params_for(disease_code)
-    max_stay_hours = int(general_rule("checkin_max_stay_hours", 24))
-    window_days = int(policy_param(disease_code=disease_code, name="infectious_days_before_onset", default=4))
-    anchor = timezone.now().replace(microsecond=0)
-    start_dt = anchor - dt.timedelta(days=days)
-    since = min(start_dt, anchor - dt.timedelta(days=window_days + 1)) - dt.timedelta(hours=max_stay_hours)
-    residents = list(
-        Person.objects.filter(org_code__startswith=district_code).order_by("pk").values_list("pk", flat=True)
-    )
-    if not district_code or not residents:
-        raise DrillError(
-            "the database has no residents to drill with: load a district (`epigrid demo`) first"
+    if not district_code:
+        raise DrillError("the database has no district to drill with: load one (`epigrid demo`) first")
+    try:
+        spread = outbreak.spread_over_district(
+            seeds=seeds, days=days, seed=seed, district_code=district_code, disease_code=disease_code or None
         )
-    recorded = outbreak._recorded_stays(since, anchor)
-    district_last = (
-        CheckIn.objects.filter(person__org_code__startswith=district_code, scanned_at__lte=anchor)
-        .order_by("-scanned_at")
-        .values_list("scanned_at", flat=True)
-        .first()
-    )
-    fill_from = max(start_dt, district_last) if district_last else start_dt
-    generated: tuple[list, list, list, list] = ([], [], [], [])
-    if anchor - fill_from > dt.timedelta(minutes=30):
-        generated = outbreak._generate_checkins(district_code, fill_from, anchor, seed)
-    stays = outbreak.StayTable.build(*(a + b for a, b in zip(recorded, generated, strict=True)))
-    households = outbreak.Households.build(
-        Person.objects.filter(household_id__isnull=False)
-        .values_list("pk", "household_id")
-        .iterator(chunk_size=20_000)
-    )
-    factors = params["venue_type_factor"]
-    venue_factor = {
-        pk: float(factors.get(kind, 1.0))
-        for pk, kind in Venue.objects.filter(pk__in=np.unique(stays.venue).tolist()).values_list("pk", "type")
-    }
-    immune = set(
-        Case.objects.filter(merged_into__isnull=True)
-        .exclude(classification=Classification.EXCLUDED)
-        .values_list("person_id", flat=True)
-    )
-    start, end = outbreak.to_us(start_dt), outbreak.to_us(anchor)
-    infections = outbreak.spread(
-        stays=stays,
-        households=households,
-        population=residents,
-        start=start,
-        end=end,
-        seeds=seeds,
-        params=params,
-        venue_factor=venue_factor,
-        rng=np.random.default_rng([seed, 0x5EED]),
-        immune=immune,
-    )
-    delay = round(float(params["test_delay_days"]) * outbreak.DAY_US)
-    detect = np.random.default_rng([seed, 0xDE7E])
+    except RuntimeError as exc:  # no residents
+        raise DrillError(f"{exc}: load a district (`epigrid demo`) first") from exc
     found_on: list[list[int]] = [[] for _ in range(days)]
-    for pk, inf in sorted(infections.items()):
-        found_at = inf.onset_at + delay
-        if (
-            inf.symptomatic
-            and start <= found_at < end
-            and detect.random() < float(params["detection_rate_symptomatic"])
-        ):
-            found_on[min(days - 1, (found_at - start) // outbreak.DAY_US)].append(pk)
-    return ReplayPlan(start, end, days, infections, found_on, len(recorded[0]), len(generated[0]))
+    for pk, found_at in spread.detected(seed):
+        if found_at >= spread.start:  # found before the replayed days: not part of the drill
+            found_on[min(days - 1, (found_at - spread.start) // outbreak.DAY_US)].append(pk)
+    return ReplayPlan(
+        spread.start, spread.end, days, spread.infections, found_on, spread.recorded, spread.generated
+    )
 
 
 def _publish(event_type: str, payload: dict[str, Any]) -> None:
