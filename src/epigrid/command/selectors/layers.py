@@ -161,8 +161,8 @@ def _untested(actor: User, rounds: list[TestingRound], now: dt.datetime) -> dict
 def grid_measures(
     *, actor: User, now: dt.datetime | None = None, rounds: list[TestingRound] | None = None
 ) -> dict[str, dict[str, int] | None]:
-    """Every measure per grid code: one grouped query per measure (two for ``untested``, which is None when
-    no testing round runs today; ``rounds`` are today's, read here when not given)."""
+    """Every measure per grid code, one grouped query each (``untested`` is None when no testing round runs
+    today; ``rounds`` are today's, read here when not given)."""
     now = now or timezone.now()
     if rounds is None:
         rounds = current_rounds(actor=actor, now=now)
