@@ -13,7 +13,8 @@ took ~2.5 s for 1,000 rows, ``bulk_create`` ~80 µs a row) plus one ``bulk_creat
 
 On PostgreSQL ``executemany`` is one Bind/Execute round per row (psycopg 3), and Django's client-side binding
 renders an ``IN`` list of 20,000 ids into the SQL text, which psycopg then splits in Python (~50 ms a query).
-There facts and codes are read with ``= ANY(array)`` and times as epoch floats, and every write is one
+There facts and codes are read by one index probe per id (:func:`select_each`, whatever the statistics of
+a table that is growing by a million rows) and times as epoch floats, and every write is one
 statement over arrays sent as binary parameters (``INSERT ... SELECT FROM unnest(...)``,
 ``UPDATE ... FROM unnest(...)``) through a cursor with server-side binding (:func:`raw_cursor`).
 """
@@ -141,14 +142,26 @@ class _PgCursor:
             return self.cursor.fetchall()
 
 
-PG_ANY = 2_000  # ids per "= ANY(array)": see select_by_ids
+PG_ANY = 2_000  # keys per "= ANY(array)" of an UPDATE: see pg_update
+PG_EACH = 20_000  # ids per select_each query
 
 
-def select_by_ids(sql: str, ids: Sequence[int], *, per_query: int = PG_ANY) -> list[tuple]:
-    """PostgreSQL: ``sql`` (ending in ``= ANY(%b::bigint[])``) for ``ids``, ``per_query`` ids at a time.
+def select_each(
+    select: str, table: str, key: str, ids: Sequence[int], *, per_query: int = PG_EACH
+) -> list[tuple]:
+    """PostgreSQL: ``SELECT <select> FROM <table> WHERE <key> = id`` for each of ``ids`` (unordered), as one
+    index probe per id whatever the table's statistics say.
 
-    With 20,000 ids in one array the planner prices 20,000 index probes above a scan of a million-row table
-    and scans it (0.3-0.6 s a query, measured); a few thousand are looked up through the index."""
+    ``WHERE key = ANY(array)`` leaves the choice to the planner, which prices the probes against a scan of the
+    table from its statistics; a table written a million rows at a time has none yet (autovacuum analyzes it
+    a minute later, if it runs at all), and with 2,000 ids the health codes were read by sequential scans
+    for half the import (30 s of 80, measured: 479 scans of ~470,000 rows). Here each id is a lateral
+    subquery (``OFFSET 0``: planned apart, so not turned into a hash join) whose only sensible plan is the
+    index on ``key``."""
+    sql = (
+        f"SELECT t.* FROM unnest(%b::bigint[]) AS v(k) CROSS JOIN LATERAL "  # noqa: S608 - names from models
+        f"(SELECT {select} FROM {table} WHERE {key} = v.k OFFSET 0) AS t"
+    )
     rows: list[tuple] = []
     with raw_cursor() as cursor:
         for start in range(0, len(ids), per_query):
@@ -214,14 +227,14 @@ def _facts_columns_pg(person_ids: list[int] | None) -> dict[str, np.ndarray]:
     """
     meta = PersonFacts._meta
     quote = connection.ops.quote_name
-    sql = f"SELECT {pg_facts_select()} FROM {quote(meta.db_table)}"  # noqa: S608 - names from the model
     if person_ids is not None:
-        rows = select_by_ids(f"{sql} WHERE {quote('person_id')} = ANY(%b::bigint[])", person_ids)
-        # Sorted here: with an ORDER BY the planner may walk the whole primary key in order and filter.
+        rows = select_each(pg_facts_select(), quote(meta.db_table), quote("person_id"), person_ids)
         rows.sort(key=_first)
     else:
         with raw_cursor() as cursor:
-            cursor.execute(f"{sql} ORDER BY {quote('person_id')}")
+            cursor.execute(
+                f"SELECT {pg_facts_select()} FROM {quote(meta.db_table)} ORDER BY {quote('person_id')}"  # noqa: S608
+            )
             rows = cursor.fetchall()
     return _pg_columns(rows)
 
@@ -263,8 +276,9 @@ def _code_rows(person_ids: list[int] | None) -> list[tuple]:
     )
     params: list[Any] = []
     if person_ids is not None and is_postgres():
-        rows = select_by_ids(f"{sql} WHERE {quote('person_id')} = ANY(%b::bigint[])", person_ids)
-        return sorted(rows, key=_first)  # not ORDER BY: see _facts_columns_pg
+        columns = ", ".join(quote(c) for c in ("person_id", "colour", "rule_id", "org_code"))
+        rows = select_each(columns, quote(meta.db_table), quote("person_id"), person_ids)
+        return sorted(rows, key=_first)
     if person_ids is not None:
         sql += f" WHERE {quote('person_id')} IN ({', '.join(['%s'] * len(person_ids))})"
         params = list(person_ids)
@@ -600,7 +614,7 @@ def pg_update(cursor: Any, model: Any, fields: Sequence[str], rows: Sequence[tup
         f"FROM unnest({arrays}, %b::{key_type}[]) AS v({', '.join(aliases)}, k) "
         f"WHERE {table}.{pk} = v.k AND {table}.{pk} = ANY(%b::{key_type}[])"
     )
-    for start in range(0, len(rows), PG_ANY):  # the keys' array is an "= ANY": see select_by_ids
+    for start in range(0, len(rows), PG_ANY):  # a few thousand keys: the planner looks them up by index
         columns = [list(column) for column in zip(*rows[start : start + PG_ANY], strict=True)]
         cursor.execute(sql, [*columns, columns[-1]])
 

@@ -401,9 +401,12 @@ def _facts_write_each_pg(ids: list[int], values: dict[int, dict[str, Any]]) -> l
 
     ``executemany`` is one Bind/Execute per row on psycopg 3 (a million 17-column facts rows cost minutes);
     arrays as binary parameters are ~1 µs a value. People with facts get the named facts and ``updated_at``
-    (the ``DO UPDATE``), the others a full row of defaults with their person's org code; ids of no person
-    are skipped, as on SQLite. Returns every written row as the engine reads facts (``RETURNING``), which
-    spares the recompute that follows reading them again."""
+    (the ``DO UPDATE``), the others a full row of defaults with their person's org code, which the statement
+    looks up itself (a lateral probe of the person's primary key per row: joined plainly, the planner may hash
+    the whole person table for 20,000 rows); ids of no person are skipped by that join, as on SQLite. A fact
+    with the same value for every row of a statement (a lab batch's result) travels once, not as an array.
+    Returns every written row as the engine reads facts (``RETURNING``), which spares the recompute that
+    follows reading them again."""
     quote = connection.ops.quote_name
     person, facts = Person._meta, PersonFacts._meta
     fields = {name: facts.get_field(name) for name in FACT_FIELDS}
@@ -411,58 +414,51 @@ def _facts_write_each_pg(ids: list[int], values: dict[int, dict[str, Any]]) -> l
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     table = quote(facts.db_table)
     columns = list(facts.concrete_fields)  # person, org_code, the facts, updated_at
-    # The persons' org codes by primary key (not joined into the INSERT: with a million persons the planner
-    # hashes the whole table for 20,000 rows).
-    orgs: dict[int, str] = dict(
-        engine.select_by_ids(
-            f"SELECT {quote(person.pk.column)}, {quote('org_code')} FROM {quote(person.db_table)} "  # noqa: S608
-            f"WHERE {quote(person.pk.column)} = ANY(%b::bigint[])",
-            ids,
-        )
-    )
     written: list[tuple] = []
     with engine.raw_cursor() as cursor:
         groups: dict[tuple[str, ...], list[int]] = {}
         for pid in ids:
-            if pid in orgs:
-                groups.setdefault(tuple(values[pid]), []).append(pid)
+            groups.setdefault(tuple(values[pid]), []).append(pid)
         for names, pids in groups.items():
-            aliases = {name: f"c{i}" for i, name in enumerate(names)}
-            select: list[str] = []
-            constants: list[Any] = []  # the SELECT list's parameters come first in the statement
-            for f in columns:
-                if f.name == "person":
-                    select.append("v.k")
-                elif f.name == "org_code":
-                    select.append("v.o")
-                elif f.name in aliases:
-                    select.append(f"v.{aliases[f.name]}")
-                else:
-                    value = at if f.name == "updated_at" else adapt(f.name, f.get_default())
-                    select.append(f"%b::{engine.pg_type(f)}")
-                    constants.append(value)
-            arrays = ", ".join(
-                ["%b::bigint[]", "%b::text[]", *(f"%b::{engine.pg_type(fields[n])}[]" for n in names)]
-            )
-            set_columns = [quote(fields[n].column) for n in names] + [
-                quote(facts.get_field("updated_at").column)
-            ]
-            sql = (
-                f"INSERT INTO {table} ({', '.join(quote(f.column) for f in columns)}) "  # noqa: S608
-                f"SELECT {', '.join(select)} "
-                f"FROM unnest({arrays}) AS v({', '.join(['k', 'o', *aliases.values()])}) "
-                f"ON CONFLICT ({quote(facts.pk.column)}) DO UPDATE SET "
-                + ", ".join(f"{c} = EXCLUDED.{c}" for c in set_columns)
-                + f" RETURNING {engine.pg_facts_select()}"
-            )
             for start in range(0, len(pids), engine.PG_ROWS):
                 chunk = pids[start : start + engine.PG_ROWS]
-                arrays_params = [
-                    chunk,
-                    [orgs[pid] for pid in chunk],
-                    *([adapt(n, values[pid][n]) for pid in chunk] for n in names),
-                ]
-                cursor.execute(sql, [*constants, *arrays_params])
+                given = {n: [adapt(n, values[pid][n]) for pid in chunk] for n in names}
+                single = {
+                    n: column[0] for n, column in given.items() if column.count(column[0]) == len(column)
+                }
+                arrays = [n for n in names if n not in single]
+                aliases = {name: f"c{i}" for i, name in enumerate(arrays)}
+                select: list[str] = []
+                params: list[Any] = []  # the SELECT list's parameters come first in the statement
+                for f in columns:
+                    if f.name == "person":
+                        select.append("v.k")
+                    elif f.name == "org_code":
+                        select.append("p.o")
+                    elif f.name in aliases:
+                        select.append(f"v.{aliases[f.name]}")
+                    else:
+                        if f.name in single:
+                            value = single[f.name]
+                        elif f.name == "updated_at":
+                            value = at
+                        else:
+                            value = adapt(f.name, f.get_default())
+                        select.append(f"%b::{engine.pg_type(f)}")
+                        params.append(value)
+                unnest = ", ".join(["%b::bigint[]", *(f"%b::{engine.pg_type(fields[n])}[]" for n in arrays)])
+                updated = [quote(fields[n].column) for n in names] + [quote("updated_at")]
+                sql = (
+                    f"INSERT INTO {table} ({', '.join(quote(f.column) for f in columns)}) "  # noqa: S608
+                    f"SELECT {', '.join(select)} "
+                    f"FROM unnest({unnest}) AS v({', '.join(['k', *aliases.values()])}) "
+                    f"CROSS JOIN LATERAL (SELECT {quote('org_code')} AS o FROM {quote(person.db_table)} "
+                    f"WHERE {quote(person.pk.column)} = v.k OFFSET 0) AS p "
+                    f"ON CONFLICT ({quote(facts.pk.column)}) DO UPDATE SET "
+                    + ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+                    + f" RETURNING {engine.pg_facts_select()}"
+                )
+                cursor.execute(sql, [*params, chunk, *(given[n] for n in arrays)])
                 written += cursor.fetchall()
     return written
 

@@ -661,12 +661,13 @@ def _members(tube_ids: list[int]) -> list[tuple]:
     meta, quote = Specimen._meta, connection.ops.quote_name
     column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
     if engine.is_postgres():
-        rows = engine.select_by_ids(
-            f"SELECT {column('tube')}, {quote(meta.pk.column)}, {column('person')}, "  # noqa: S608
-            f"{column('org_code')}, (EXTRACT(EPOCH FROM {column('sampled_at')}) * 1000000)::int8 "
-            f"FROM {quote(meta.db_table)} WHERE {column('tube')} = ANY(%b::bigint[])",
+        rows = engine.select_each(
+            f"{column('tube')}, {quote(meta.pk.column)}, {column('person')}, {column('org_code')}, "
+            f"(EXTRACT(EPOCH FROM {column('sampled_at')}) * 1000000)::int8",
+            quote(meta.db_table),
+            column("tube"),
             tube_ids,
-            per_query=engine.PG_ANY // 10,  # tubes of up to 20 specimens
+            per_query=engine.PG_EACH // 10,  # tubes of up to 20 specimens
         )
         # Sorted here: with an ORDER BY the planner may walk the whole primary key (a million specimens) in
         # order and filter, rather than look the tubes up in their index.

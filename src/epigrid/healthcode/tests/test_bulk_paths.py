@@ -105,3 +105,12 @@ def test_recompute_writes_changes_and_honours_many_and_few_overrides(people, use
         services.facts_update_each(actor=None, values={pid: {"contact_tier": ""} for pid in ids[1:]})
     assert any(q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE")) for q in queries)
     assert set(HealthCode.objects.filter(person_id__in=ids[1:]).values_list("colour", flat=True)) == {"green"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's lateral look-up")
+def test_select_each_finds_every_existing_key_in_chunks_and_skips_missing_ones(people):
+    ids = [p.pk for p in people]
+    wanted = [*ids, 10**9, ids[0]]  # a key of no row, and one asked twice
+    rows = engine.select_each('"id", "org_code"', '"core_person"', '"id"', wanted, per_query=5)
+    assert sorted(rows) == sorted([(p.pk, p.org_code) for p in people] + [(people[0].pk, people[0].org_code)])
+    assert engine.select_each('"id"', '"core_person"', '"id"', []) == []
