@@ -91,7 +91,9 @@ class PersonFacts(models.Model):
     person = models.OneToOneField(
         Person, primary_key=True, on_delete=models.CASCADE, related_name="health_facts", db_constraint=False
     )
-    org_code = models.CharField(max_length=15, db_index=True)
+    # No index: facts are read by person, never by area (scope checks ride on the person's key); a district's
+    # lab import writes a million rows, each of which kept two unused org-code indexes current.
+    org_code = models.CharField(max_length=15)
     infection = models.CharField(max_length=12, choices=Infection.choices, blank=True, default="")
     infection_at = models.DateTimeField(null=True, blank=True)
     recovered_at = models.DateTimeField(null=True, blank=True)
