@@ -674,10 +674,17 @@ def map_and_situation(*, scale: int | None) -> list[Metric]:
     return out
 
 
-# Each part runs in order and returns its metrics; part 2 (event-to-browser latency) is appended here.
-PARTS: list[Callable[..., list[Metric]]] = [map_and_situation]
+def alarm_latency(*, scale: int | None) -> list[Metric]:
+    """Part 2: event-to-browser latency of an alarm (``command.bench_latency``), in Debian's chromium."""
+    from epigrid.command.bench_latency import bench_alarm_latency
+
+    return bench_alarm_latency(scale=scale)
+
+
+# Each part runs in order and returns its metrics.
+PARTS: list[Callable[..., list[Metric]]] = [map_and_situation, alarm_latency]
 
 
 def bench_command(*, scale: int | None) -> list[Metric]:
-    """Command center: map data (all layers) and situation server time p50/p90 at district scale (target map p50 < 300 ms) vs a query-per-object baseline (N=200000 residents)."""
+    """Command center: map data (all layers) and situation server time p50/p90 at district scale (target map p50 < 300 ms) vs a query-per-object baseline (N=200000 residents); alarm event-to-browser latency in chromium (target p50 < 1 s) vs WSGI short polls."""
     return [metric for part in PARTS for metric in part(scale=scale)]

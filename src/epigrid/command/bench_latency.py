@@ -16,6 +16,7 @@ import statistics
 import time
 from typing import Any
 
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import transaction
 
 from epigrid.command.models import Alarm
@@ -31,7 +32,7 @@ from epigrid.simulation.benchkit import (
     start_server,
 )
 
-LATENCY_DISTRICT = "370695"
+LATENCY_DISTRICT = "370690"
 PASSWORD = "bench-latency-1"  # a throwaway account of the bench jurisdiction, removed afterwards
 WATCH_ROWS = """() => {
   window.__seen = {};
@@ -99,24 +100,38 @@ def _summary(name: str, values: list[float], *, baseline: list[float] | None, **
     return out
 
 
-def bench_alarm_latency(*, n: int = 20) -> list[dict[str, Any]]:
-    """Event-to-browser latency of an alarm on the open map (target p50 < 1 s), ASGI stream vs WSGI polls."""
+def bench_alarm_latency(
+    *, scale: int | None = None, n: int = 20, browser: Any = None
+) -> list[dict[str, Any]]:
+    """Event-to-browser latency of an alarm on the open map (target p50 < 1 s), ASGI stream vs WSGI polls.
+    ``browser``: a Playwright chromium already running (tests); else one is launched here."""
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    _district, [grid] = bench_jurisdiction(LATENCY_DISTRICT, "延迟基准区", lat=35.0, lng=118.0, grids=1)
-    commander = User.objects.create_user(
-        username="bench_commander", password=PASSWORD, role=Role.COMMANDER, org_unit=_district
+    district, [grid] = bench_jurisdiction(LATENCY_DISTRICT, "延迟基准区", lat=35.0, lng=118.0, grids=1)
+    # Hashed explicitly: the server checks it with the default hashers whatever this process is set to use.
+    commander = User.objects.create(
+        username="bench_commander",
+        password=PBKDF2PasswordHasher().encode(PASSWORD, "benchlatency", iterations=10_000),
+        role=Role.COMMANDER,
+        org_unit=district,
     )
     redis = {"EPIGRID_REDIS_URL": os.environ.get("EPIGRID_REDIS_URL", "")}
+
+    def both(chromium: Any) -> tuple[list[float], list[float]]:
+        baseline = _measure(chromium, {**redis, "EPIGRID_SERVER": "wsgi"}, grid, max(3, n // 4))
+        return baseline, _measure(chromium, {**redis, "EPIGRID_SERVER": "asgi"}, grid, n)
+
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                baseline = _measure(browser, {**redis, "EPIGRID_SERVER": "wsgi"}, grid, max(3, n // 4))
-                native = _measure(browser, {**redis, "EPIGRID_SERVER": "asgi"}, grid, n)
-            finally:
-                browser.close()
+        if browser is not None:
+            baseline, native = both(browser)
+        else:
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                try:
+                    baseline, native = both(launched)
+                finally:
+                    launched.close()
     finally:
         Alarm.objects.filter(org_code__startswith=LATENCY_DISTRICT).delete()
         commander.delete()

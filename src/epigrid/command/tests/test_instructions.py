@@ -66,7 +66,9 @@ def test_a_community_officer_instructs_only_their_own_grids(jurisdiction, users,
     assert str(jurisdiction.grid_b.pk) in response.json()["detail"]
     assert not Instruction.objects.exists() and not Task.objects.exists()
     ok = officer.post(
-        "/api/v1/instructions", {"grid_ids": [jurisdiction.grid_a.pk], "text": TEXT}, content_type="application/json"
+        "/api/v1/instructions",
+        {"grid_ids": [jurisdiction.grid_a.pk], "text": TEXT},
+        content_type="application/json",
     )
     assert ok.status_code == 201
     # The officer's list holds it; the other community's officer would not see it.
@@ -81,7 +83,10 @@ def test_bad_instructions_are_refused_and_write_nothing(jurisdiction, users):
         instruction_issue(actor=commander, grids=[jurisdiction.community_a], text=TEXT)
     with pytest.raises(DomainError, match="due time has passed"):
         instruction_issue(
-            actor=commander, grids=[jurisdiction.grid_a], text=TEXT, due_at=timezone.now() - dt.timedelta(hours=1)
+            actor=commander,
+            grids=[jurisdiction.grid_a],
+            text=TEXT,
+            due_at=timezone.now() - dt.timedelta(hours=1),
         )
     with pytest.raises(Forbidden):
         instruction_issue(actor=users["epidemiologist"], grids=[jurisdiction.grid_a], text=TEXT)

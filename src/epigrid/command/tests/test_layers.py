@@ -387,10 +387,15 @@ def test_api_map_rejects_unknown_names(users, api_client, jurisdiction):
 # --- the bench ---------------------------------------------------------------------------------------------
 
 
-def test_command_bench_reports_agrees_with_the_naive_reads_and_leaves_no_rows(jurisdiction, capsys):
+def test_command_bench_reports_agrees_with_the_naive_reads_and_leaves_no_rows(
+    jurisdiction, capsys, monkeypatch
+):
+    from epigrid.command import bench as command_bench
     from epigrid.core.models import OrgUnit, Person
     from epigrid.simulation import bench
 
+    # The browser part needs committed rows and a server: test_bench_latency runs it.
+    monkeypatch.setattr(command_bench, "PARTS", [command_bench.map_and_situation])
     before = (OrgUnit.objects.count(), Person.objects.count(), Alarm.objects.count())
     assert bench.run("command", scale=2000) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.utils import translation
 from PIL import Image
 
 from epigrid.command.models import Camera, CameraKind, Consultation
@@ -178,7 +179,9 @@ def test_camera_pages_register_edit_and_take_off(users, login_client, jurisdicti
         "/command/cameras/new/",
         {"name": "x", "lat": 10, "lng": 10, "kind": "snapshot", "stream_url": "https://c.example/s.jpg"},
     )
-    assert bad.status_code == 400 and "outside every grid" in bad.content.decode()
+    with translation.override("zh-hans"):  # the page speaks the site's default language
+        outside = translation.gettext("This point lies outside every grid of the district.")
+    assert bad.status_code == 400 and outside in bad.content.decode()
     made = client.post(
         "/command/cameras/new/",
         {

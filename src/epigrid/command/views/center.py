@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -102,17 +99,6 @@ SCRIPT_LABELS = {
 TASK_STATE_LABELS = {state.value: state.label for state in TaskState if state != TaskState.CANCELLED}
 
 
-def _response_level_partial_ready() -> bool:
-    """Whether the response-level panel (``command/_response_level.html`` and the view its form posts to)
-    is installed; until then the page shows the level in force itself."""
-    try:
-        get_template("command/_response_level.html")
-        reverse("command:level_set")
-    except (TemplateDoesNotExist, NoReverseMatch):
-        return False
-    return True
-
-
 @require_GET
 @staff_page(Perm.COMMAND_VIEW)
 def center(request: HttpRequest) -> HttpResponse:
@@ -162,6 +148,5 @@ def center(request: HttpRequest) -> HttpResponse:
             "can_dispatch": can_dispatch,
             "can_handle": can_handle,
             "response_level": current["response_level"],
-            "has_response_level_partial": _response_level_partial_ready(),
         },
     )

@@ -814,9 +814,8 @@
       row.setAttribute("data-trend", trend);
     });
     document.getElementById("cc-situation-time").textContent = when(s.generated_at);
-    // The level in force: our own badge, or the response-level panel's (whose form changes it).
-    var level = document.getElementById("cc-level-label") ||
-      document.querySelector("#cc-response-level [data-testid=current-level]");
+    // The level in force, in the response-level panel (whose form changes it).
+    var level = document.querySelector("#cc-response-level [data-testid=current-level]");
     if (level && s.response_level) {
       level.textContent = s.response_level.label;
       level.setAttribute("data-level", s.response_level.code);
