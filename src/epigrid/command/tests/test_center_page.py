@@ -118,6 +118,24 @@ def test_the_script_gets_paths_permissions_and_the_tile_url(jurisdiction, users,
     assert 'id="cc-instruction-form"' not in epi
 
 
+def test_a_video_consultation_is_one_click_from_the_map_once_a_meeting_server_is_set(
+    jurisdiction, users, login_client, settings
+):
+    commander = login_client(users["commander"])
+    settings.VIDEO_MEETING_URL = ""
+    html = commander.get(URL).content.decode()
+    assert json_data(html, "cc-config")["consultationUrl"] == ""
+    assert 'data-testid="consult"' not in html
+    settings.VIDEO_MEETING_URL = "https://meet.example.org/{room}"
+    html = commander.get(URL).content.decode()
+    # Each alarm row links to /command/consultations/new/?alarm=<id>; the page links to a blank one.
+    assert json_data(html, "cc-config")["consultationUrl"] == reverse("command:consultation_new")
+    assert 'data-testid="consult"' in html and reverse("command:camera_list") in html
+    # Who cannot handle alarms gets no consultation link.
+    epi = login_client(users["epidemiologist"]).get(URL).content.decode()
+    assert json_data(epi, "cc-config")["consultationUrl"] == "" and 'data-testid="consult"' not in epi
+
+
 def test_community_officer_page_counts_only_their_community(jurisdiction, users, login_client):
     for grid in (jurisdiction.grid_a, jurisdiction.grid_b):
         result = checkin_services.checkin_bulk_import(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from epigrid.command.selectors.layers import LAYERS, MEASURES, NOT_BUILT
 from epigrid.command.selectors.situation import COUNTERS, situation
+from epigrid.command.services.video import consultations_enabled
 from epigrid.core.htmx import render_page, staff_page
 from epigrid.core.roles import Perm, has_perm
 from epigrid.grids.models import TaskState
@@ -95,6 +97,7 @@ SCRIPT_LABELS = {
     "hours": _("hours"),
     "unassigned": _("Unassigned"),
     "changed_meanwhile": _("Someone else changed this alarm meanwhile; it now shows their change."),
+    "consult": _("Video consultation"),
 }
 TASK_STATE_LABELS = {state.value: state.label for state in TaskState if state != TaskState.CANCELLED}
 
@@ -123,6 +126,10 @@ def center(request: HttpRequest) -> HttpResponse:
         "measures": list(MEASURES),
         "canDispatch": can_dispatch,
         "canHandleAlarms": can_handle,
+        # One click from an alarm to a video consultation about it (when a meeting server is configured).
+        "consultationUrl": reverse("command:consultation_new")
+        if can_handle and consultations_enabled()
+        else "",
         "labels": {**SCRIPT_LABELS, **{f"measure_{k}": v for k, v in MEASURE_LABELS.items()}},
         "taskStates": TASK_STATE_LABELS,
         "situationMinSeconds": 5,
@@ -147,6 +154,7 @@ def center(request: HttpRequest) -> HttpResponse:
             "map_config": config,
             "can_dispatch": can_dispatch,
             "can_handle": can_handle,
+            "consultations_on": can_handle and consultations_enabled(),
             "response_level": current["response_level"],
         },
     )

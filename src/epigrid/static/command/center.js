@@ -679,6 +679,12 @@
       close.addEventListener("click", function () { alarmAction(a.id, "close", { note: note.value.trim() }, rowStatus); });
       actions.appendChild(note);
       actions.appendChild(close);
+      if (cfg.consultationUrl) {
+        actions.appendChild(node("a", {
+          href: cfg.consultationUrl + "?alarm=" + encodeURIComponent(a.id),
+          className: "button button-secondary button-small", "data-action": "consult", text: T.consult,
+        }));
+      }
       li.appendChild(actions);
     }
     li.appendChild(rowStatus);
