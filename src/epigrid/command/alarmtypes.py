@@ -140,7 +140,9 @@ ALARM_TYPES: dict[str, AlarmType] = {
     "specimen.positive": AlarmType(
         Severity.CRITICAL, _("Positive test result in %(area)s"), _specimen_positive, fold=True
     ),
-    "case.confirmed": AlarmType(Severity.CRITICAL, _("Case confirmed in %(area)s"), _case_confirmed, fold=True),
+    "case.confirmed": AlarmType(
+        Severity.CRITICAL, _("Case confirmed in %(area)s"), _case_confirmed, fold=True
+    ),
     "quarantine.alarm": AlarmType(
         Severity.WARNING, _("Quarantine alarm (%(kind)s) in %(area)s"), _placement, fold=True
     ),
