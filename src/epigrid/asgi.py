@@ -171,7 +171,7 @@ async def serve_stream(scope: Scope, receive: Receive, send: Send) -> None:
         await _plain(send, 405, b'{"detail": "Method not allowed."}', b"application/json")
         return
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    status, viewer = await asyncio.to_thread(viewer_from_headers, headers)
+    status, viewer = await event_stream.hub.db(viewer_from_headers, headers)
     if viewer is None:
         detail = b'{"detail": "Authentication required."}' if status == 401 else b'{"detail": "Staff only."}'
         await _plain(send, status, detail, b"application/json")

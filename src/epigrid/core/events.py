@@ -1,7 +1,7 @@
 """Domain events: the spine of the closed loop.
 
-``publish`` stores the event in the caller's transaction and, once that commits, calls every handler
-subscribed to its type and hands it to the live fan-out (the command center's event stream). Handlers are
+``publish`` stores the event in the caller's transaction and, once that commits, hands it to the live fan-out
+(the command center's event stream) and calls every handler subscribed to its type. Handlers are
 registered explicitly in each app's ``AppConfig.ready()`` via ``subscribe``, so ``grep subscribe`` finds
 every reaction in the system.
 """
@@ -92,6 +92,13 @@ def publish_many(event_type: str, items: list[tuple[dict[str, Any], str]]) -> li
 
 
 def _dispatch(event: Event) -> None:
+    # Listeners (the live stream's push to Redis) first: the reactions' own events commit inside the
+    # handlers below, and a live map should hear of the cause before its effects.
+    for listener in list(_listeners):
+        try:
+            listener(event)
+        except Exception:
+            logger.exception("listener failed for event %s #%s", event.type, event.pk)
     for handler in handlers_for(event.type):
         # A handler runs in its own transaction: one failing reaction must not undo the others.
         try:
@@ -99,8 +106,3 @@ def _dispatch(event: Event) -> None:
                 handler(event)
         except Exception:
             logger.exception("handler %s failed for event %s #%s", handler.__qualname__, event.type, event.pk)
-    for listener in list(_listeners):
-        try:
-            listener(event)
-        except Exception:
-            logger.exception("listener failed for event %s #%s", event.type, event.pk)

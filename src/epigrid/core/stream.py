@@ -21,16 +21,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 from django.db.models import Q
 
 from epigrid.core.models import LEVEL_CODE_LENGTH, Event, OrgLevel
@@ -38,7 +40,7 @@ from epigrid.core.roles import Perm, has_perm, is_staff_role
 
 logger = logging.getLogger(__name__)
 
-REDIS_CHANNEL = "epigrid:events"
+REDIS_CHANNEL_PREFIX = "epigrid:events:"
 BACKLOG_LIMIT = 500  # a reconnecting client gets at most this many missed events, then the live ones
 QUEUE_LIMIT = 2_000  # a client this far behind is cut off; its browser reconnects with Last-Event-ID
 DISTRICT_CODE_LENGTH = LEVEL_CODE_LENGTH[OrgLevel.DISTRICT]
@@ -252,13 +254,22 @@ def _redis() -> Any:
         return _redis_client
 
 
+def redis_channel() -> str:
+    """The channel of this database's events. Event ids are one database's sequence, and Redis channels are
+    shared by every database a Redis server serves (a drill's copy, a second deployment, parallel test
+    runs): the channel is named after the database so that they never hear each other's events."""
+    db = connection.settings_dict
+    identity = f"{connection.vendor}|{db.get('HOST') or ''}|{db.get('PORT') or ''}|{db.get('NAME')}"
+    return REDIS_CHANNEL_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
 def push_to_redis(event: Event) -> None:
     """``core.events`` listener: after commit, put the event on the Redis channel for every process's hub.
     A failure is logged and loses nothing: the event is in the table and clients backfill from it."""
     if not settings.REDIS_URL:
         return
     try:
-        _redis().publish(REDIS_CHANNEL, Row.from_event(event).to_json())
+        _redis().publish(redis_channel(), Row.from_event(event).to_json())
     except Exception:
         logger.warning("event #%s not pushed to Redis", event.pk, exc_info=True)
 
@@ -283,6 +294,17 @@ class Hub:
         self._ready: asyncio.Event | None = None
         self.last_id = 0
         self._pending: dict[int, float] = {}
+        # One thread does every database read of the streams of this process: it keeps one connection,
+        # reused between polls, and closes it when the last stream has gone.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-hub")
+
+    async def db(self, function: Any, *args: Any) -> Any:
+        """``function(*args)`` on the hub's database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _db_call, function, *args)
+
+    async def _release(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.get_running_loop().run_in_executor(self._executor, connections.close_all)
 
     def subscribe(self) -> asyncio.Queue[Row | None]:
         queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
@@ -354,26 +376,29 @@ class Hub:
             self._ready.set()
 
     async def _run(self) -> None:
-        self.last_id = await asyncio.to_thread(_db_call, latest_event_id)
-        self._pending.clear()
-        while self._queues:
-            try:
-                if settings.REDIS_URL:
-                    await self._from_redis()
-                else:
+        try:
+            self.last_id = await self.db(latest_event_id)
+            self._pending.clear()
+            while self._queues:
+                try:
+                    if settings.REDIS_URL:
+                        await self._from_redis()
+                    else:
+                        self._set_ready()
+                        await self._from_database()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # Redis down, or the database for a moment: read the table for a while, then try again.
+                    logger.exception("event hub: source failed; polling the table for 5 s")
                     self._set_ready()
-                    await self._from_database()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Redis down, or the database for a moment: read the table for a while, then try again.
-                logger.exception("event hub: source failed; polling the table for 5 s")
-                self._set_ready()
-                with contextlib.suppress(Exception):
-                    await self._from_database(seconds=5.0)
+                    with contextlib.suppress(Exception):
+                        await self._from_database(seconds=5.0)
+        finally:
+            await self._release()
 
     async def _poll(self) -> None:
-        rows = await asyncio.to_thread(_db_call, events_after, self.last_id, self._expire_pending())
+        rows = await self.db(events_after, self.last_id, self._expire_pending())
         for row in rows:
             self._fan_out(row)
 
@@ -389,7 +414,7 @@ class Hub:
         client = aioredis.Redis.from_url(settings.REDIS_URL)
         pubsub = client.pubsub()
         try:
-            await pubsub.subscribe(REDIS_CHANNEL)
+            await pubsub.subscribe(redis_channel())
             # Events committed between our last read and the subscription: from the table, once.
             await self._poll()
             self._pending.clear()  # from here on Redis delivers each event after its commit
@@ -427,7 +452,7 @@ async def stream(viewer: Viewer, last_event_id: int | None) -> AsyncIterator[byt
             yield id_only(position)
             backlog: list[Row] = []
         else:
-            backlog = await asyncio.to_thread(_db_call, events_after, last_event_id)
+            backlog = await hub.db(events_after, last_event_id)
         sent = set()
         for row in backlog:
             sent.add(row.id)

@@ -9,7 +9,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from epigrid.core import events, stream, streamhttp
 from epigrid.core.models import Event
@@ -162,9 +162,13 @@ class AsgiClient:
 
 
 def _publish_committed(event_type: str, payload: dict, org_code: str) -> int:
-    with transaction.atomic():
-        event = events.publish(event_type, payload=payload, org_code=org_code)
-    return event.pk
+    # As another process would: in a thread of its own, committed, its connection closed afterwards.
+    try:
+        with transaction.atomic():
+            event = events.publish(event_type, payload=payload, org_code=org_code)
+        return event.pk
+    finally:
+        connection.close()
 
 
 def _token(user) -> bytes:
@@ -174,7 +178,7 @@ def _token(user) -> bytes:
     return services.api_token_issue(username=user.username, password=TEST_PASSWORD).encode()
 
 
-def _stream_round_trip(user, publish: tuple[str, dict, str], expect: str) -> tuple[dict, str]:
+def _stream_round_trip(user, publish: tuple[str, dict, str], expect: list[str]) -> tuple[dict, str]:
     from epigrid.asgi import application
 
     token = _token(user)
@@ -185,7 +189,8 @@ def _stream_round_trip(user, publish: tuple[str, dict, str], expect: str) -> tup
         await client.until("id: ")  # the stream is live
         await asyncio.to_thread(_publish_committed, *publish)
         try:
-            body = await client.until(expect)
+            for text in expect:
+                body = await client.until(text)
         finally:
             await client.close()
         return start, body
@@ -204,7 +209,7 @@ def test_the_native_stream_delivers_a_committed_event_and_its_alarm(jurisdiction
     start, body = _stream_round_trip(
         users["community_officer"],
         ("specimen.positive", {"person_id": person_a.pk, "specimen_id": 9}, person_a.org_code),
-        "event: alarm.raised",
+        ["event: specimen.positive", "event: alarm.raised"],
     )
     assert start["status"] == 200
     assert (b"content-type", b"text/event-stream; charset=utf-8") in start["headers"]
@@ -246,6 +251,35 @@ def test_with_redis_events_fan_out_through_the_channel(jurisdiction, users, sett
     _start, body = _stream_round_trip(
         users["commander"],
         ("task.done", {"task_id": 77, "state": "done"}, jurisdiction.grid_a.code),
-        '"task_id":77',
+        ['"task_id":77'],
     )
     assert "event: task.done" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_another_databases_events_are_not_heard(jurisdiction, users, settings, monkeypatch):
+    """A drill's copy or another deployment on the same Redis server: its events (whose ids mean nothing
+    here) stay on its own channel."""
+    if not _redis_up():
+        pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    import redis
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    monkeypatch.setattr(stream, "events_after", lambda *args, **kwargs: [])
+    foreign = json.dumps(
+        {"id": 10**9, "type": "task.done", "org_code": jurisdiction.grid_a.code,
+         "occurred_at": "2026-11-25T00:00:00+00:00", "payload": {"task_id": 666}}
+    )  # fmt: skip
+    real_publish = events.publish
+
+    def publish_after_a_foreign_event(event_type, *, payload, org_code=""):
+        redis.Redis.from_url(settings.REDIS_URL).publish("epigrid:events:another-database", foreign)
+        return real_publish(event_type, payload=payload, org_code=org_code)
+
+    monkeypatch.setattr(events, "publish", publish_after_a_foreign_event)
+    _start, body = _stream_round_trip(
+        users["commander"],
+        ("task.done", {"task_id": 78, "state": "done"}, jurisdiction.grid_a.code),
+        ['"task_id":78'],
+    )
+    assert '"task_id":666' not in body
