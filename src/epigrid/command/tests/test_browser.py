@@ -168,6 +168,11 @@ def test_positive_result_alarm_instruction_to_two_grids_done_on_the_map(
     phone.click("[data-testid=action-done]")
     phone.fill("[name=note]", "已逐户排查")
     phone.click("[data-testid=submit-done]")
+    # The app sends it at once when online (else queues and syncs): wait until nothing is left to send.
+    phone.wait_for_function(
+        "() => { const r = document.getElementById('grid-app');"
+        " return r.dataset.queue === '0' && r.dataset.syncing === 'false'; }"
+    )
 
     token_b = token_of(served.url, worker_b.username)
     mine = api(served.url, "/api/v1/grid/tasks", token=token_b)
@@ -177,10 +182,12 @@ def test_positive_result_alarm_instruction_to_two_grids_done_on_the_map(
         served.url, f"/api/v1/grid/tasks/{task_b.pk}/done", token=token_b, body={"result": {"note": "已完成"}}
     )
 
+    assert set(Task.objects.filter(source="instruction").values_list("state", flat=True)) == {"done"}
     # The commander's map follows: both grids done, without reloading.
     commander.wait_for_function(
         "() => { const s = document.querySelector('#cc-instruction-list [data-done]');"
-        " return s && s.dataset.done === '2'; }"
+        " return s && s.dataset.done === '2'; }",
+        timeout=30_000,  # no bound in the acceptance; generous for a loaded CI machine
     )
     # The instruction just sent is the one the map shows; choosing it again would put it away.
     if commander.locator("#command-center").get_attribute("data-instruction") != item.get_attribute(
