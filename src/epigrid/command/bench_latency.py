@@ -12,6 +12,7 @@ plain WSGI server (``EPIGRID_SERVER=wsgi``), where the stream falls back to shor
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import time
 from typing import Any
@@ -75,12 +76,14 @@ def _measure(browser: Any, server_env: dict[str, str], grid: Any, n: int) -> lis
         page.wait_for_selector("#command-center[data-stream-state=live]")
         page.evaluate(WATCH_ROWS)
         latencies = []
+        rng = random.Random(n)
         for i in range(n):
             started, alarm_id = _publish(grid.code, grid.centroid_lat, grid.centroid_lng, i)
             page.wait_for_function("id => id in window.__seen", arg=str(alarm_id), polling=10)
             seen_ms = page.evaluate("id => window.__seen[id]", str(alarm_id))
             latencies.append(seen_ms - started * 1000)
-            time.sleep(0.2)
+            # A random pause: a fixed one would lock onto the hub's polling period and always hit one phase.
+            time.sleep(rng.uniform(0.1, 0.7))
         return latencies
     finally:
         context.close()
