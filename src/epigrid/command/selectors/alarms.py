@@ -10,9 +10,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from epigrid.command.models import ACTIVE_STATUSES, Alarm, AlarmStatus, Instruction
-from epigrid.core.models import User
-from epigrid.core.roles import Perm, has_perm, is_staff_role
-from epigrid.core.scope import in_scope_code, prefix_q, scoped
+from epigrid.core.models import LEVEL_CODE_LENGTH, User
+from epigrid.core.roles import ROLE_SPECS, Perm, has_perm
+from epigrid.core.scope import prefix_q, scoped
 from epigrid.grids.models import Task, TaskState
 
 STATUS_FILTERS = {
@@ -50,16 +50,16 @@ def alarm_counts(*, actor: User) -> dict[str, int]:
 
 
 def assignee_candidates(*, actor: User, alarm: Alarm) -> list[User]:
-    """Staff in the actor's area whose own area covers the alarm (who can act on it), grid leaders first."""
-    users = User.objects.filter(is_active=True, org_unit__isnull=False).filter(
-        prefix_q("org_unit__code", actor.org_code)
+    """Staff in the actor's area whose own area covers the alarm (who can act on it), grid leaders first.
+    The units covering the alarm are the prefixes of its code, so the database picks them out."""
+    covering = [alarm.org_code[:n] for n in LEVEL_CODE_LENGTH.values() if len(alarm.org_code) >= n]
+    staff_roles = [spec.role.value for spec in ROLE_SPECS.values() if spec.staff]
+    users = (
+        User.objects.filter(is_active=True, role__in=staff_roles, org_unit__code__in=covering)
+        .filter(prefix_q("org_unit__code", actor.org_code))
+        .select_related("org_unit")
     )
-    found = [
-        user
-        for user in users.select_related("org_unit").order_by("username")
-        if is_staff_role(user.role) and in_scope_code(user, alarm.org_code)
-    ]
-    found.sort(key=lambda user: (user.role != "grid_leader", -len(user.org_code), user.username))
+    found = sorted(users, key=lambda user: (user.role != "grid_leader", -len(user.org_code), user.username))
     return found[:200]
 
 
