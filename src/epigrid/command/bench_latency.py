@@ -17,7 +17,6 @@ import statistics
 import time
 from typing import Any
 
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection, transaction
 
 from epigrid.command.models import Alarm
@@ -30,6 +29,7 @@ from epigrid.simulation.benchkit import (
     bench_jurisdiction,
     delete_org_units,
     free_port,
+    server_password_hash,
     start_server,
 )
 
@@ -113,7 +113,7 @@ def bench_alarm_latency(
     # Hashed explicitly: the server checks it with the default hashers whatever this process is set to use.
     commander = User.objects.create(
         username="bench_commander",
-        password=PBKDF2PasswordHasher().encode(PASSWORD, "benchlatency", iterations=10_000),
+        password=server_password_hash(PASSWORD),
         role=Role.COMMANDER,
         org_unit=district,
     )

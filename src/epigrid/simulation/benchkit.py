@@ -75,6 +75,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+def server_password_hash(password: str) -> str:
+    """A password hash ``epigrid serve`` verifies with its default hashers, whatever this process is set to
+    use (tests hash with MD5 for speed); a low iteration count keeps it quick. For throwaway accounts only."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    return PBKDF2PasswordHasher().encode(password, "epigridbench", iterations=10_000)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

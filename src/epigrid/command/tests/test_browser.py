@@ -14,14 +14,13 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.test import Client
 
 from epigrid.command.models import Alarm
 from epigrid.core.tests.factories import TEST_PASSWORD, UserFactory
 from epigrid.grids.models import Task
 from epigrid.healthcode.codes import personal_code
-from epigrid.simulation.benchkit import free_port, start_server
+from epigrid.simulation.benchkit import free_port, server_password_hash, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +31,7 @@ def can_sign_in_there(*accounts) -> None:
     """The tests hash passwords with MD5 for speed, which the server (default settings) does not accept: give
     the accounts that sign in a PBKDF2 hash it verifies, at a low iteration count to stay fast."""
     for account in accounts:
-        account.password = PBKDF2PasswordHasher().encode(TEST_PASSWORD, "browsersalt", iterations=1_000)
+        account.password = server_password_hash(TEST_PASSWORD)
         account.save(update_fields=["password"])
 
 
