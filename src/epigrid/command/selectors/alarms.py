@@ -40,7 +40,7 @@ def alarm_list(*, actor: User, status: str = "active") -> QuerySet[Alarm]:
 
 
 def alarm_get(*, actor: User, pk: int) -> Alarm:
-    return get_object_or_404(alarm_list(actor=actor, status="all").prefetch_related("updates__actor"), pk=pk)
+    return get_object_or_404(alarm_list(actor=actor, status="all"), pk=pk)
 
 
 def alarm_counts(*, actor: User) -> dict[str, int]:
