@@ -21,6 +21,9 @@ from epigrid.core.models import KeyStatus, SigningKey
 from epigrid.core.ttlcache import TTLCache
 
 ALGORITHM = "ES256"
+# An ES256 signature is 64 raw bytes: 86 base64url characters. A cut-off signature is a garbled code (a bad
+# scan), not a forgery; without this check pyjwt says one or the other depending on the lost characters.
+_SIGNATURE_CHARS = 86
 _CACHE_SECONDS = 30.0
 
 
@@ -116,6 +119,8 @@ def _verify_uncached(purpose: str, token: str, *, leeway: int) -> dict[str, Any]
     except jwt.exceptions.DecodeError:
         raise CodeRejected(_("This is not an EpiGrid code."), reason="garbled") from None
     if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+        raise CodeRejected(_("This is not an EpiGrid code."), reason="garbled")
+    if len(token.rsplit(".", 1)[-1]) != _SIGNATURE_CHARS:
         raise CodeRejected(_("This is not an EpiGrid code."), reason="garbled")
     if header.get("typ") != purpose:
         raise CodeRejected(_("This is an EpiGrid code of another kind."), reason="wrong_kind")
