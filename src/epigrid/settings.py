@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "epigrid.quarantine",
     "epigrid.grids",
     "epigrid.command",
+    "epigrid.vaccination",
     "epigrid.simulation",
 ]
 

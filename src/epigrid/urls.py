@@ -20,6 +20,7 @@ urlpatterns = [
     path("quarantine/", include("epigrid.quarantine.urls")),
     path("grid/", include("epigrid.grids.urls")),
     path("command/", include("epigrid.command.urls")),
+    path("vaccination/", include("epigrid.vaccination.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     # the report link of a person in quarantine: /q/<token>

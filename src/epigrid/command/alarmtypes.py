@@ -167,6 +167,13 @@ ALARM_TYPES: dict[str, AlarmType] = {
     "box.discrepancy": AlarmType(
         Severity.WARNING, _("Box %(box)s arrived with missing or extra tubes"), _box, fold=True
     ),
+    # Only serious adverse events after immunization (severe, hospitalised, died) are alarms.
+    "vaccination.aefi": AlarmType(
+        Severity.WARNING,
+        _("Serious adverse event after vaccination in %(area)s"),
+        lambda event: _person(event, subject=f"aefi:{event.payload.get('aefi_id')}"),
+        when=lambda event: bool(event.payload.get("serious")),
+    ),
     "audit.chain_broken": AlarmType(
         Severity.CRITICAL, _("The audit log's chain is broken"), _district, fold=True
     ),

@@ -68,6 +68,9 @@ class Perm:
     COMMAND_VIEW = "command.view"  # the command center: map, situation, alarms, instructions, cameras
     ALARM_HANDLE = "alarm.handle"  # acknowledge, assign and close alarms; start video consultations
     CAMERA_MANAGE = "camera.manage"  # the camera registry
+    VACCINATION_VIEW = "vaccination.view"  # doses, bookings, coverage and overdue lists in scope
+    VACCINATION_RECORD = "vaccination.record"  # record doses and AEFI, verify self-reports, book for people
+    VACCINATION_MANAGE = "vaccination.manage"  # vaccines and batches, sites, slots and closures
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ _VISITS_NAV = "checkins:visit_list"  # checkin.record and venue.apply (not door 
 _STATION_NAV = "testing:station"
 _LAB_NAV = "testing:lab"
 _ARCHIVE_NAV = "testing:archive"
-_LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV, _ARCHIVE_NAV)
+_LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV, _ARCHIVE_NAV, "vaccination:coverage")
 # Health code pages: the door check (healthcode.verify), colours in scope (healthcode.view), appeals
 # (healthcode.override), risk areas (any staff; riskarea.edit edits) and the colour rules (policy.edit edits).
 _VERIFY_NAV = "healthcode:verify"
@@ -107,6 +110,12 @@ _GRID_APP_NAV = "grids:app"
 _EMERGENCY_NAV = "grids:emergencies"
 # The command center (command.view): one map with layers, live alarms, instructions, cameras.
 _COMMAND_NAV = "command:center"
+# Vaccination: the vaccinator's desk and self-report review (vaccination.record), coverage and overdue lists
+# (vaccination.view), vaccines and sites (vaccination.manage); residents book and see their doses.
+_VACC_DESK_NAV = ("vaccination:desk", "vaccination:self_reports")
+_COVERAGE_NAV = "vaccination:coverage"
+_VACC_MANAGE_NAV = ("vaccination:vaccines", "vaccination:sites")
+_VACC_VIEW = frozenset({Perm.VACCINATION_VIEW})
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -125,6 +134,7 @@ _LOCAL = (
         Perm.QUARANTINE_VISIT,
         Perm.TASK_VIEW,
         Perm.TASK_WORK,
+        Perm.VACCINATION_VIEW,
     }
 )
 
@@ -157,11 +167,15 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.COMMAND_VIEW,
                 Perm.ALARM_HANDLE,
                 Perm.CAMERA_MANAGE,
+                Perm.VACCINATION_MANAGE,
             }
-            | _CODES,
+            | _CODES
+            | _VACC_VIEW,
             nav=(
                 *_STAFF_NAV,
                 _COMMAND_NAV,
+                _COVERAGE_NAV,
+                *_VACC_MANAGE_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -194,10 +208,12 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.COMMAND_VIEW,
                 Perm.ALARM_HANDLE,
                 Perm.CAMERA_MANAGE,
-            },
+            }
+            | _VACC_VIEW,
             nav=(
                 _COMMAND_NAV,
                 *_STAFF_NAV,
+                _COVERAGE_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -226,10 +242,12 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.CASE_EDIT,
                 Perm.QUARANTINE_VIEW,
                 Perm.COMMAND_VIEW,
-            },
+            }
+            | _VACC_VIEW,
             nav=(
                 *_STAFF_NAV,
                 _COMMAND_NAV,
+                _COVERAGE_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -253,8 +271,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         ),
         RoleSpec(
             Role.VACCINATOR,
-            _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT},
-            nav=(*_STAFF_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
+            _READ_PEOPLE | _DOOR | _VACC_VIEW | {Perm.PERSON_EDIT, Perm.VACCINATION_RECORD},
+            nav=(*_STAFF_NAV, *_VACC_DESK_NAV, _COVERAGE_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
         ),
         RoleSpec(
             Role.QUARANTINE_MANAGER,
@@ -338,7 +356,13 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             Role.RESIDENT,
             frozenset(),
             staff=False,
-            nav=("core:home", "healthcode:my_code", "testing:my_results", "core:my_record"),
+            nav=(
+                "core:home",
+                "healthcode:my_code",
+                "testing:my_results",
+                "vaccination:my",
+                "core:my_record",
+            ),
         ),
     )
 }

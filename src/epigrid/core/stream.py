@@ -68,6 +68,7 @@ TYPE_PERMS: tuple[tuple[str, str], ...] = (
     ("venue.", Perm.VENUE_VIEW),
     ("person.", Perm.PERSON_VIEW),
     ("arrivals.", Perm.PERSON_VIEW),
+    ("vaccination.", Perm.VACCINATION_VIEW),
 )
 # District-wide announcements every staff account receives, whatever its area.
 BROADCAST_TYPES = frozenset(

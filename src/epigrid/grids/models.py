@@ -92,6 +92,7 @@ class TaskType(models.TextChoices):
     VERIFY_REPORT = "verify_report", _("Verify a self-report")
     EMERGENCY = "emergency", _("Emergency")
     INSTRUCTION = "instruction", _("Instruction")
+    VACCINATION_FOLLOWUP = "vaccination_followup", _("Follow up an overdue vaccination")
 
 
 class TaskState(models.TextChoices):

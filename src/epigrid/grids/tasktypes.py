@@ -129,6 +129,14 @@ SPECS: dict[str, Spec] = {
         priority=Priority.URGENT,
     ),
     TaskType.INSTRUCTION: Spec((Field("note", gettext_lazy("Done: what and how"), required=True),), hours=24),
+    TaskType.VACCINATION_FOLLOWUP: Spec(
+        (
+            Field("contacted", gettext_lazy("Reached the person"), "bool", True),
+            Field("booked", gettext_lazy("An appointment is booked"), "bool"),
+            Field("note", gettext_lazy("Note (why not, when they will come)")),
+        ),
+        hours=72,
+    ),
 }
 
 
