@@ -41,7 +41,7 @@ def setup(jurisdiction):
 
 
 def test_age_limits_at_both_ends(jurisdiction, setup):
-    vaccine, site = setup
+    vaccine, _site = setup
     today = timezone.localdate()
     child = factories.person_born(jurisdiction.grid_a, _born(3, days=-1))  # three tomorrow
     assert not selectors.eligibility_for(person=child, vaccine=vaccine, on=today).eligible
