@@ -136,7 +136,13 @@ def on_task_done(event: Event) -> None:
 
 
 def on_dose_recorded(event: Event) -> None:
-    """``vaccination.dose`` {person_id, doses}."""
+    """``vaccination.dose`` {person_id, doses, disease}: the code counts doses against the platform's
+    default disease (the one its rules are written for), not a measles or influenza shot."""
+    from epigrid.core.selectors import general_rule
+
+    disease = event.payload.get("disease")
+    if disease and disease != str(general_rule("default_disease", "covid19")):
+        return
     services.facts_update(
         actor=None,
         person_ids=_ids(event.payload),

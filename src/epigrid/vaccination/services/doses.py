@@ -18,7 +18,7 @@ from epigrid.core import events
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, DomainError
 from epigrid.core.images import photo_jpeg
-from epigrid.core.models import Person, User
+from epigrid.core.models import DiseaseProfile, Person, User
 from epigrid.core.roles import Perm
 from epigrid.core.scope import in_scope_code
 from epigrid.vaccination import eligibility
@@ -74,6 +74,7 @@ def status_refresh(person: Person, disease_id: int) -> VaccinationStatus:
         payload={
             "person_id": person.pk,
             "disease_id": disease_id,
+            "disease": DiseaseProfile.objects.filter(pk=disease_id).values_list("code", flat=True).first(),
             "doses": now.doses,
             "series_complete": now.series_complete,
         },
