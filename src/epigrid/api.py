@@ -18,6 +18,7 @@ from epigrid.places.api import router as places_router
 from epigrid.quarantine.api import router as quarantine_router
 from epigrid.testing.api import router as testing_router
 from epigrid.testing.ocr_api import router as ocr_router
+from epigrid.vaccination.api import router as vaccination_router
 
 api = NinjaAPI(
     title="EpiGrid API",
@@ -70,3 +71,4 @@ api.add_router("/", investigation_router)
 api.add_router("/", quarantine_router)
 api.add_router("/", grids_router)
 api.add_router("/", command_router)
+api.add_router("/", vaccination_router)

@@ -48,6 +48,14 @@ def batches_usable(*, vaccine: Vaccine, on: dt.date | None = None) -> QuerySet[V
     return VaccineBatch.objects.filter(vaccine=vaccine, expires_on__gte=on or timezone.localdate())
 
 
+def batch_get(*, pk: int) -> VaccineBatch:
+    """A batch by id, expired or not (recording a dose says why an expired batch may not be used)."""
+    batch = VaccineBatch.objects.select_related("vaccine").filter(pk=pk).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
 def site_list(*, actor: User) -> QuerySet[VaccinationSite]:
     """The sites of the actor's area (staff), for managing them."""
     return scoped(VaccinationSite.objects.select_related("grid"), actor).prefetch_related("vaccines")
