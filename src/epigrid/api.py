@@ -19,6 +19,7 @@ from epigrid.quarantine.api import router as quarantine_router
 from epigrid.testing.api import router as testing_router
 from epigrid.testing.ocr_api import router as ocr_router
 from epigrid.vaccination.api import router as vaccination_router
+from epigrid.vaccination.fhir_api import router as vaccination_fhir_router
 
 api = NinjaAPI(
     title="EpiGrid API",
@@ -71,4 +72,5 @@ api.add_router("/", investigation_router)
 api.add_router("/", quarantine_router)
 api.add_router("/", grids_router)
 api.add_router("/", command_router)
+api.add_router("/", vaccination_fhir_router)
 api.add_router("/", vaccination_router)
