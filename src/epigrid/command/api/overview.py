@@ -26,7 +26,7 @@ def command_map(request: HttpRequest, layers: str = "", measure: str = "cases", 
 @router.get("command/situation", response={200: dict, **ERRORS})
 def command_situation(request: HttpRequest):
     """Today against yesterday (local days) for the caller's area: check-ins, swabs, results, positive
-    tubes, new cases, contacts traced and placed, people in quarantine, vaccination doses (null until that
-    module exists), open and overdue tasks, open alarms; the epicurve (null without ``case.view``), testing
+    tubes, new cases, contacts traced and placed, people in quarantine, vaccination doses given, open and
+    overdue tasks, open alarms; the epicurve (null without ``case.view``), testing
     turnaround and the response level."""
     return situation_read(actor=request.user)

@@ -7,8 +7,8 @@ Cases are only ever counts per grid: no case, contact or quarantined person is p
 person's location leaves the server. The counts are aggregates, so they are shown to every account with
 ``command.view`` inside its scope (a community officer sees how many cases each of their grids has, not who).
 
-Layers of modules that are not built yet (vaccination, medical waste) are empty lists and are named in
-``unavailable``, so that the page can say so instead of showing an empty layer as "nothing there".
+Layers of modules that are not built yet (medical waste) are empty lists and are named in ``unavailable``,
+so that the page can say so instead of showing an empty layer as "nothing there".
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from epigrid.places.selectors import venue_list
 from epigrid.quarantine.models import OPEN_STATUSES, Placement
 from epigrid.quarantine.selectors import site_occupancy
 from epigrid.testing.models import SamplingPoint, Specimen, TestingRound, Tube, TubeStatus
+from epigrid.vaccination.selectors import site_day_load
 
 LAYERS = (
     "grids",
@@ -46,7 +47,7 @@ LAYERS = (
     "cameras",
     "alarms",
 )
-NOT_BUILT = ("vaccination_sites", "waste_points")  # their modules do not exist yet
+NOT_BUILT = ("waste_points",)  # its module does not exist yet
 MEASURES = ("cases", "contacts", "quarantined", "untested", "tasks_open", "tasks_overdue")
 ACTIVE_ALARM_STATUSES = (AlarmStatus.OPEN, AlarmStatus.ACKNOWLEDGED, AlarmStatus.ASSIGNED)
 INFECTED = (Classification.CONFIRMED, Classification.ASYMPTOMATIC)
@@ -105,7 +106,7 @@ def map_layers(
         "venues": lambda: venue_layer(actor=actor, now=now),
         "sampling_points": lambda: sampling_point_layer(actor=actor, now=now),
         "quarantine_sites": lambda: quarantine_site_layer(actor=actor),
-        "vaccination_sites": list,
+        "vaccination_sites": lambda: vaccination_site_layer(actor=actor, now=now),
         "waste_points": list,
         "cameras": lambda: camera_layer(actor=actor),
         "alarms": lambda: alarm_layer(actor=actor),
@@ -376,6 +377,29 @@ def quarantine_site_layer(*, actor: User) -> list[dict[str, Any]]:
                 "org_code": site.org_code,
             }
         )
+    return out
+
+
+def vaccination_site_layer(*, actor: User, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Open vaccination sites in scope with today's load (vaccination's ``site_day_load``: places in today's
+    open slots, places booked, doses given there today); a site without coordinates stands at its grid's
+    centre, like a quarantine site."""
+    rows = site_day_load(actor=actor, day=timezone.localdate(now or timezone.now()))
+    placeless = {row["org_code"] for row in rows if row["lat"] is None or row["lng"] is None}
+    centres = {
+        code: (lat, lng)
+        for code, lat, lng in orgunit_list(actor=actor)
+        .filter(code__in=placeless)
+        .values_list("code", "centroid_lat", "centroid_lng")
+    }
+    out = []
+    for row in rows:
+        lat, lng = row["lat"], row["lng"]
+        if lat is None or lng is None:
+            lat, lng = centres.get(row["org_code"], (None, None))
+        if lat is None or lng is None:
+            continue
+        out.append({**row, "lat": lat, "lng": lng})
     return out
 
 

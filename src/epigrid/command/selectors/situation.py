@@ -8,8 +8,8 @@ the records' timestamps: a placement was open at T when it started by T and was 
 task was open at T when it was created by T and not finished (or cancelled: its last change) before T.
 
 Each counter is one count (or one aggregate) per day over its table; yesterday's column is over and is kept
-for :data:`YESTERDAY_SECONDS` per area, so a refresh counts only today. Counters whose module is not built yet
-(vaccination) are None, which the page shows as "—".
+for :data:`YESTERDAY_SECONDS` per area, so a refresh counts only today. Vaccination doses are vaccination's
+``doses_given`` (doses given in the day, by when they were given).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from epigrid.investigation.models import Case, Contact
 from epigrid.investigation.selectors import epicurve
 from epigrid.quarantine.models import OPEN_STATUSES, Placement, PlacementStatus
 from epigrid.testing.models import Specimen, Tube, TubeResult
+from epigrid.vaccination.selectors import doses_given
 
 # The counters in the order the panel shows them.
 COUNTERS = (
@@ -70,7 +71,7 @@ def _count(qs, field: str, lo: dt.datetime, hi: dt.datetime, *, distinct: str = 
 
 def _flows(actor: User, lo: dt.datetime, hi: dt.datetime) -> dict[str, int]:
     """What happened in [lo, hi): check-ins, people swabbed, tubes resulted and positive, new infected cases,
-    contacts traced (people), contacts placed in quarantine."""
+    contacts traced (people), contacts placed in quarantine, vaccination doses given."""
     # Check-ins are named by their venue's unit code. Listing the codes in scope lets the (org_code,
     # scanned_at) index seek each unit's day; a prefix range would read every retained day of the whole area.
     codes = list(orgunit_list(actor=actor).values_list("code", flat=True))
@@ -95,6 +96,7 @@ def _flows(actor: User, lo: dt.datetime, hi: dt.datetime) -> dict[str, int]:
             scoped(Contact.objects.all(), actor), "created_at", lo, hi, distinct="person"
         ),
         "contacts_placed": _count(scoped(placed, actor), "start", lo, hi),
+        "vaccination_doses": doses_given(actor=actor, start=lo, end=hi),
     }
 
 
@@ -141,7 +143,7 @@ YESTERDAY_SECONDS = 300.0
 _yesterday: TTLCache[dict[str, Any]] = TTLCache(ttl=YESTERDAY_SECONDS, max_size=1000)
 
 
-def counters(*, actor: User, now: dt.datetime | None = None) -> dict[str, dict[str, int | None]]:
+def counters(*, actor: User, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
     """Today's (until ``now``) and yesterday's value of every counter in :data:`COUNTERS`."""
     require_command_view(actor)
     now = now or timezone.now()
@@ -151,13 +153,7 @@ def counters(*, actor: User, now: dt.datetime | None = None) -> dict[str, dict[s
         (actor.org_code, yesterday.isoformat()),
         lambda: {**_flows(actor, yesterday, start), **_states_at(actor, start)},
     )
-    out: dict[str, dict[str, int | None]] = {
-        key: {"today": today_values[key], "yesterday": yesterday_values[key]}
-        for key in COUNTERS
-        if key in today_values
-    }
-    out["vaccination_doses"] = {"today": None, "yesterday": None}  # the vaccination module is not built yet
-    return {key: out[key] for key in COUNTERS}
+    return {key: {"today": today_values[key], "yesterday": yesterday_values[key]} for key in COUNTERS}
 
 
 def _turnaround_day(actor: User, lo: dt.datetime, hi: dt.datetime) -> dict[str, Any]:

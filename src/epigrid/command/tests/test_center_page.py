@@ -83,8 +83,8 @@ def test_renders_in_chinese_by_default_with_the_numbers(jurisdiction, users, log
     assert '<html lang="zh-hans">' in html
     assert zh("Command center") in html and zh("Situation") in html and zh("Alarms") in html
     assert counter_cells(html, "checkins") == ("2", "0")
-    assert counter_cells(html, "vaccination_doses") == ("—", "—")  # not built yet
-    assert zh("Vaccination sites") in html and zh("not available yet") in html
+    assert counter_cells(html, "vaccination_doses") == ("0", "0")
+    assert zh("Vaccination sites") in html and zh("not available yet") in html  # medical waste's layer
     situation = json_data(html, "cc-situation-data")
     assert situation["counters"]["checkins"] == {"today": 2, "yesterday": 0}
 
@@ -106,7 +106,8 @@ def test_the_script_gets_paths_permissions_and_the_tile_url(jurisdiction, users,
     assert config["api"]["map"] == "/api/v1/command/map"
     assert config["api"]["stream"] == "/api/v1/events/stream"
     assert config["canDispatch"] is True and config["canHandleAlarms"] is True
-    assert set(config["notBuilt"]) == {"vaccination_sites", "waste_points"}
+    assert set(config["notBuilt"]) == {"waste_points"}
+    assert config["labels"]["doses_today"]  # the vaccination sites' popup
     assert 'id="cc-instruction-form"' in html
 
     settings.MAP_TILE_URL = ""
@@ -200,7 +201,7 @@ def test_the_commander_sees_grids_numbers_and_alarms_on_the_map(transactional_db
     assert page.locator("#cc-legend-items li").count() >= 2
     today_cases = page.locator('#cc-counters tr[data-counter="new_cases"] .cc-today')
     assert today_cases.get_attribute("data-value") == "1"
-    assert page.locator('#cc-counters tr[data-counter="vaccination_doses"] .cc-today').inner_text() == "—"
+    assert page.locator('#cc-counters tr[data-counter="vaccination_doses"] .cc-today').inner_text() == "0"
     page.locator("#cc-epicurve[data-rendered='1'] canvas").wait_for()
     # The open alarm is a marker on the map and a row in the panel.
     page.locator(f".alarm-marker[data-alarm-id='{alarm.pk}']").wait_for()
@@ -242,4 +243,49 @@ def test_the_commander_sees_grids_numbers_and_alarms_on_the_map(transactional_db
         f"path.cc-grid[data-grid-code='{jurisdiction.grid_a.code}'][data-task-state=done]"
     ).wait_for()
     page.locator("#cc-instruction-list [data-done='1'][data-total='2']").wait_for()
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_vaccination_sites_and_todays_doses_on_the_map(transactional_db, jurisdiction, users, page):
+    from epigrid.vaccination.services.doses import dose_record
+    from epigrid.vaccination.tests import factories
+
+    vaccine = factories.vaccine()
+    batch = factories.batch(vaccine)
+    site = factories.site(jurisdiction.grid_a, vaccine, name="A接种点")
+
+    def dose() -> None:
+        dose_record(
+            actor=users["vaccinator"],
+            person=PersonFactory(grid=jurisdiction.grid_a),
+            vaccine=vaccine,
+            batch=batch,
+            site=site,
+            given_at=timezone.now() - timezone.timedelta(seconds=5),
+        )
+
+    dose()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    sign_in(page, "commander")
+    page.goto(URL)
+    page.locator("#cc-map[data-loaded=true]").wait_for()
+    counter = page.locator('#cc-counters tr[data-counter="vaccination_doses"] .cc-today')
+    assert counter.get_attribute("data-value") == "1"
+    # The layer can be switched on now; its sites come from the map API and are drawn without error.
+    box = page.locator("#cc-controls input[name=layer][value=vaccination_sites]")
+    assert box.is_enabled()
+    with page.expect_response(
+        lambda r: "/api/v1/command/map" in r.url and "vaccination_sites" in r.url
+    ) as info:
+        box.check()
+    assert [s["name"] for s in info.value.json()["vaccination_sites"]] == ["A接种点"]
+    # A dose recorded meanwhile reaches the counter through the event stream, without a reload.
+    dose()
+    page.wait_for_function(
+        """document.querySelector('#cc-counters tr[data-counter="vaccination_doses"] .cc-today')"""
+        """.dataset.value === '2'""",
+        timeout=20_000,
+    )
     assert errors == []

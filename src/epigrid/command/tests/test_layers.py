@@ -260,10 +260,78 @@ def test_venue_occupancy_agrees_with_the_checkins_page(scene, users):
 
 def test_modules_not_built_are_empty_and_named(scene, users):
     data = map_layers(actor=users["commander"], layers={"vaccination_sites", "waste_points", "cameras"})
-    assert data["vaccination_sites"] == [] and data["waste_points"] == []
-    assert data["unavailable"] == ["vaccination_sites", "waste_points"]
+    assert data["waste_points"] == [] and data["unavailable"] == ["waste_points"]
+    assert data["vaccination_sites"] == []  # built, and there is no site in this scene
     assert "grids" not in data and "venues" not in data
     assert map_layers(actor=users["commander"], layers={"grids"})["unavailable"] == []
+
+
+@pytest.fixture
+def clinics(jurisdiction, users):
+    """A vaccination site in grid A (no coordinates: it stands at the grid's centre) with two doses given
+    today and one yesterday and a booking for tomorrow; one in grid B with its own coordinates; a closed
+    site in grid A. Each open site has today's eight half-hour slots of 20 places."""
+    from epigrid.vaccination.services import bookings, catalogue, doses
+    from epigrid.vaccination.tests import factories
+
+    j = jurisdiction
+    vaccine = factories.vaccine()
+    batch = factories.batch(vaccine)
+    site_a = factories.site(j.grid_a, vaccine, name="A接种点")
+    site_b = catalogue.site_create(
+        actor=None,
+        data=catalogue.SiteInput(
+            name="B接种点",
+            grid=j.grid_b,
+            lat=37.561,
+            lng=121.221,
+            opening_hours=factories.EVERY_DAY,
+            vaccines=[vaccine],
+        ),
+    )
+    catalogue.slots_generate(actor=None, site=site_b, start=timezone.localdate(), days=2)
+    closed = factories.site(j.grid_a, vaccine, name="A已停用")
+    catalogue.site_update(actor=None, site=closed, active=False)
+    now = timezone.now()
+    yesterday = now - dt.timedelta(days=1)
+    for at in (now - dt.timedelta(minutes=5), now - dt.timedelta(minutes=1), yesterday):
+        doses.dose_record(
+            actor=users["vaccinator"],
+            person=PersonFactory(grid=j.grid_a),
+            vaccine=vaccine,
+            batch=batch,
+            site=site_a,
+            given_at=at,
+        )
+    bookings.booking_create(
+        actor=None, person=PersonFactory(grid=j.grid_a), slot=factories.future_slot(site_a), vaccine=vaccine
+    )
+    return {"a": site_a, "b": site_b, "closed": closed}
+
+
+def test_vaccination_sites_carry_todays_load(clinics, jurisdiction, users):
+    sites = {
+        s["id"]: s
+        for s in map_layers(actor=users["commander"], layers={"vaccination_sites"})["vaccination_sites"]
+    }
+    a, b = sites[clinics["a"].pk], sites[clinics["b"].pk]
+    assert set(sites) == {clinics["a"].pk, clinics["b"].pk}  # the closed site is not on the map
+    # Today's eight slots of 20; the booking is for tomorrow and the dose of yesterday is not today's.
+    assert (a["capacity_today"], a["booked_today"], a["doses_today"]) == (160, 0, 2)
+    assert (b["capacity_today"], b["booked_today"], b["doses_today"]) == (160, 0, 0)
+    assert (a["lat"], a["lng"]) == (jurisdiction.grid_a.centroid_lat, jurisdiction.grid_a.centroid_lng)
+    assert (b["lat"], b["lng"]) == (37.561, 121.221)
+    assert a["name"] == "A接种点" and a["org_code"] == jurisdiction.grid_a.code
+
+
+def test_a_community_officer_sees_only_their_communitys_vaccination_sites(clinics, jurisdiction, users):
+    from epigrid.core.tests.factories import UserFactory
+
+    mine = map_layers(actor=users["community_officer"], layers={"vaccination_sites"})["vaccination_sites"]
+    assert [s["id"] for s in mine] == [clinics["a"].pk]
+    officer_b = UserFactory(username="officer_b", role="community_officer", org_unit=jurisdiction.community_b)
+    theirs = map_layers(actor=officer_b, layers={"vaccination_sites"})["vaccination_sites"]
+    assert [s["id"] for s in theirs] == [clinics["b"].pk]
 
 
 def test_community_officer_sees_only_their_community(scene, jurisdiction, users):
@@ -372,6 +440,7 @@ def test_api_map_per_role(scene, users, api_client, login_client, jurisdiction):
     officer = api_client(users["community_officer"]).get(url).json()
     assert set(by_code(officer)) == {jurisdiction.grid_a.code}
     assert set(officer) >= set(LAYERS)
+    assert officer["unavailable"] == ["waste_points"]
 
 
 def test_api_map_rejects_unknown_names(users, api_client, jurisdiction):

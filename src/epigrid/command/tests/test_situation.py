@@ -158,7 +158,7 @@ def test_counters_today_and_yesterday(scene, users):
     assert c["new_cases"] == {"today": 1, "yesterday": 1}
     assert c["contacts_placed"] == {"today": 1, "yesterday": 1}
     assert c["in_quarantine"] == {"today": 2, "yesterday": 1}
-    assert c["vaccination_doses"] == {"today": None, "yesterday": None}
+    assert c["vaccination_doses"] == {"today": 0, "yesterday": 0}
     # Open now: since-yesterday, overdue, new-today. At the end of yesterday: the four created by then (the
     # two finished today were still open), new-today not; overdue then: both due yesterday evening.
     assert c["tasks_open"] == {"today": 3, "yesterday": 4}
@@ -211,7 +211,7 @@ def test_api_situation_per_role(scene, users, api_client, login_client):
         assert response.status_code == 403 and response.json()["detail"], role
     body = login_client(users["community_officer"]).get(url).json()
     assert body["counters"]["checkins"] == {"today": 3, "yesterday": 1}
-    assert body["counters"]["vaccination_doses"] == {"today": None, "yesterday": None}
+    assert body["counters"]["vaccination_doses"] == {"today": 0, "yesterday": 0}
     assert body["epicurve"] is None and body["response_level"]["code"] == "normal"
 
 
@@ -228,3 +228,45 @@ def test_yesterday_is_kept_for_a_while_today_is_live(jurisdiction, users):
     assert situation(actor=officer)["counters"]["checkins"] == {"today": 1, "yesterday": 1}
     ttlcache.clear_all()  # ...until it expires (YESTERDAY_SECONDS)
     assert situation(actor=officer)["counters"]["checkins"] == {"today": 1, "yesterday": 2}
+
+
+def test_vaccination_doses_today_and_yesterday(jurisdiction, users, api_client):
+    """Doses given today and yesterday, by when they were given (a dose recorded at a site, or imported),
+    in the reader's area."""
+    from epigrid.vaccination.services.doses import ImportedDose, dose_record, doses_import
+    from epigrid.vaccination.tests import factories
+
+    j = jurisdiction
+    vaccine = factories.vaccine()
+    batch = factories.batch(vaccine)
+    site_a, site_b = factories.site(j.grid_a, vaccine), factories.site(j.grid_b, vaccine)
+
+    def given(site, grid, at):
+        dose_record(
+            actor=users["vaccinator"],
+            person=PersonFactory(grid=grid),
+            vaccine=vaccine,
+            batch=batch,
+            site=site,
+            given_at=at,
+        )
+
+    now = timezone.now()
+    given(site_a, j.grid_a, now - dt.timedelta(seconds=5))
+    given(site_a, j.grid_a, local(-1, 10))
+    given(site_a, j.grid_a, local(-1, 11))
+    given(site_b, j.grid_b, now - dt.timedelta(seconds=5))
+    # A dose given elsewhere long ago and imported today is not one of today's.
+    doses_import(
+        actor=None,
+        person=PersonFactory(grid=j.grid_a),
+        items=[ImportedDose(vaccine=vaccine, given_at=local(-30, 9))],
+    )
+    officer = situation(actor=users["community_officer"])["counters"]
+    assert officer["vaccination_doses"] == {"today": 1, "yesterday": 2}
+    assert situation(actor=users["commander"])["counters"]["vaccination_doses"] == {
+        "today": 2,
+        "yesterday": 2,
+    }
+    body = api_client(users["commander"]).get("/api/v1/command/situation").json()
+    assert body["counters"]["vaccination_doses"] == {"today": 2, "yesterday": 2}

@@ -336,6 +336,23 @@
     });
   }
 
+  function applyVaccinationSites(items) {
+    // Sized by today's doses; grey when no slot is open today, amber when today's places are all booked.
+    groups.vaccination_sites.clearLayers();
+    items.forEach(function (s) {
+      var full = s.capacity_today > 0 && s.booked_today >= s.capacity_today;
+      var colour = s.capacity_today > 0 ? (full ? "#d97706" : "#0c8599") : "#868e96";
+      circle(s, {
+        radius: Math.min(14, 5 + Math.sqrt(s.doses_today || 0)),
+        color: colour, fillColor: colour, fillOpacity: 0.6,
+      }, function () {
+        return info(s.name, [
+          [T.doses_today, s.doses_today], [T.booked_today, s.booked_today], [T.places_today, s.capacity_today],
+        ]);
+      }).addTo(groups.vaccination_sites);
+    });
+  }
+
   function applyCameras(items) {
     groups.cameras.clearLayers();
     items.forEach(function (c) {
@@ -363,7 +380,7 @@
     quarantine_sites: applySites,
     cameras: applyCameras,
     alarms: syncAlarmsFromLayer,
-    vaccination_sites: function () {},
+    vaccination_sites: applyVaccinationSites,
     waste_points: function () {},
   };
 
@@ -901,7 +918,7 @@
   var STREAM_TYPES = [
     "alarm.raised", "alarm.updated", "task.accepted", "task.started", "task.done", "task.cannot", "tasks.created",
     "instruction.sent", "case.confirmed", "contact.identified", "quarantine.started", "quarantine.ended", "tube.positive",
-    "testing.results", "testing.recall", "response_level.changed",
+    "testing.results", "testing.recall", "response_level.changed", "vaccination.dose",
   ];
 
   function parse(event) {
