@@ -82,6 +82,24 @@ NAV: dict[str, tuple[Promise, Promise | str]] = {
     ),
     "quarantine:site_list": (_("Sites and rooms"), _("Centralised quarantine sites and their room board.")),
     "quarantine:place": (_("Place people"), _("Place contacts in quarantine, one by one or from a case.")),
+    "vaccination:desk": (
+        _("Vaccination desk"),
+        _("Find the person by ID card or booking code, check eligibility, record the dose."),
+    ),
+    "vaccination:self_reports": (
+        _("Reported doses"),
+        _("Doses residents received elsewhere: verify or reject with a reason."),
+    ),
+    "vaccination:coverage": (
+        _("Vaccination coverage"),
+        _("Coverage by grid and age band, overdue lists and follow-up tasks."),
+    ),
+    "vaccination:vaccines": (_("Vaccines"), _("Products, schedules, age limits and batches.")),
+    "vaccination:sites": (_("Vaccination sites"), _("Opening hours, slots and closed days.")),
+    "vaccination:my": (
+        _("My vaccinations"),
+        _("Your doses, book or change an appointment, report a dose received elsewhere."),
+    ),
     "command:center": (
         _("Command center"),
         _("The whole area on one map: live alarms, situation, instructions to grids, cameras."),
