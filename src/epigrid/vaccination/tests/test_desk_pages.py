@@ -175,6 +175,23 @@ def test_find_by_booking_code_opens_the_person_with_the_booked_vaccine(clinic, p
     assert f'data-testid="chosen-vaccine" data-vaccine="{vaccine.pk}"' in html
 
 
+def test_a_cancelled_booking_opens_the_person_with_a_warning(clinic, person_a, desk):
+    vaccine, _batch, site = clinic
+    booking = bookings.booking_create(
+        actor=None, person=person_a, slot=factories.future_slot(site, days=1), vaccine=vaccine
+    )
+    bookings.booking_cancel(actor=None, booking=booking, reason="改期")
+    response = desk.post(DESK, {"action": "code", "code": booking.code}, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="open-booking"' not in html
+    assert shows(
+        html,
+        "Booking %(code)s is %(status)s; it cannot be used for this visit.",
+        code=booking.code,
+        status=zh("Cancelled"),
+    )
+
+
 def test_booking_code_unknown_or_out_of_scope(clinic, jurisdiction, person_b, login_client):
     vaccine, _batch, _site = clinic
     site_b = factories.site(jurisdiction.grid_b, vaccine, name="B接种点")
