@@ -31,3 +31,48 @@ def scope_case(
         return make
 
     return register
+
+
+# --- what page tests share: roles as the permission table sees them, messages as the page shows them --------
+
+
+class RoleOnly:
+    """An active account of ``role`` and nothing else, for asking the permission table what a role may do."""
+
+    is_authenticated = True
+    is_active = True
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+
+def may(role: str, perm: str | None) -> bool:
+    """A staff role that holds ``perm`` (any staff role when ``perm`` is None)."""
+    from epigrid.core.roles import has_perm, is_staff_role
+
+    return is_staff_role(role) and (perm is None or has_perm(RoleOnly(role), perm))
+
+
+def zh(message: str) -> str:
+    """``message`` as the zh-Hans catalogue has it (pages answer in zh-Hans by default)."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        return translation.gettext(message)
+
+
+def shows(html: str, message: str, **params: object) -> bool:
+    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default)."""
+    from django.utils.html import escape
+
+    chinese = zh(message)
+    if params:
+        message, chinese = message % params, chinese % params
+    return escape(message) in html or escape(chinese) in html
+
+
+def shows_start(html: str, message: str) -> bool:
+    """The page shows the text of ``message`` before its first placeholder (the rest is data)."""
+    from django.utils.html import escape
+
+    return escape(message.split("%(")[0]) in html or escape(zh(message).split("%(")[0]) in html

@@ -13,43 +13,18 @@ import uuid
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.html import escape
+from django.utils import timezone
 from openpyxl import load_workbook
 from PIL import Image
 
-from epigrid.core.roles import Perm, Role, has_perm, is_staff_role
+from epigrid.core.roles import Perm, Role
+from epigrid.core.testing import may, shows, zh
 from epigrid.core.tests.factories import PersonFactory, UserFactory
 from epigrid.grids import services, views
 from epigrid.grids.models import Emergency, GridAssignment, PatrolRoute, SentinelPoint, Task, TaskType
 from epigrid.places.tests.factories import VenueFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class _FakeUser:
-    is_authenticated = True
-    is_active = True
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-
-def may(role: str, perm: str | None) -> bool:
-    return is_staff_role(role) and (perm is None or has_perm(_FakeUser(role), perm))
-
-
-def zh(message: str) -> str:
-    with translation.override("zh-hans"):
-        return translation.gettext(message)
-
-
-def shows(html: str, message: str, **params: object) -> bool:
-    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default)."""
-    chinese = zh(message)
-    if params:
-        message, chinese = message % params, chinese % params
-    return escape(message) in html or escape(chinese) in html
 
 
 def task_in(grid, *, due_in_hours: float = 12, key: str = "", **kwargs) -> Task:

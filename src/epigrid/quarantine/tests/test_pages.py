@@ -11,12 +11,12 @@ import uuid
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.html import escape
+from django.utils import timezone
 from PIL import Image
 
 from epigrid.core.models import Event
-from epigrid.core.roles import Perm, Role, has_perm, is_staff_role
+from epigrid.core.roles import Perm, Role
+from epigrid.core.testing import may, shows, shows_start
 from epigrid.core.tests.factories import PersonFactory, UserFactory
 from epigrid.investigation import services as case_services
 from epigrid.quarantine import services, views
@@ -33,36 +33,6 @@ from epigrid.quarantine.models import (
 from epigrid.quarantine.tests.factories import hotel, household
 
 pytestmark = pytest.mark.django_db
-
-
-class _FakeUser:
-    is_authenticated = True
-    is_active = True
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-
-def may(role: str, perm: str) -> bool:
-    return is_staff_role(role) and has_perm(_FakeUser(role), perm)
-
-
-def zh(message: str) -> str:
-    with translation.override("zh-hans"):
-        return translation.gettext(message)
-
-
-def shows(html: str, message: str, **params: object) -> bool:
-    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default)."""
-    chinese = zh(message)
-    if params:
-        message, chinese = message % params, chinese % params
-    return escape(message) in html or escape(chinese) in html
-
-
-def shows_start(html: str, message: str) -> bool:
-    """The page shows the text of ``message`` before its first placeholder (the rest is data)."""
-    return escape(message.split("%(")[0]) in html or escape(zh(message).split("%(")[0]) in html
 
 
 @pytest.fixture(autouse=True)

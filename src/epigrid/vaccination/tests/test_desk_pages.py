@@ -8,12 +8,12 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.html import escape
+from django.utils import timezone
 
 from epigrid.core.identity import compose_resident_id
 from epigrid.core.models import Event
-from epigrid.core.roles import Perm, Role, has_perm, is_staff_role
+from epigrid.core.roles import Perm, Role
+from epigrid.core.testing import may, shows, shows_start, zh
 from epigrid.core.tests.factories import TEST_PASSWORD, PersonFactory, UserFactory
 from epigrid.vaccination.models import AdverseEvent, Booking, BookingStatus, Dose
 from epigrid.vaccination.services import bookings, doses
@@ -22,36 +22,6 @@ from epigrid.vaccination.tests import factories
 pytestmark = pytest.mark.django_db
 
 DESK = reverse("vaccination:desk")
-
-
-class _FakeUser:
-    is_authenticated = True
-    is_active = True
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-
-def may(role: str, perm: str) -> bool:
-    return is_staff_role(role) and has_perm(_FakeUser(role), perm)
-
-
-def zh(message: str) -> str:
-    with translation.override("zh-hans"):
-        return translation.gettext(message)
-
-
-def shows(html: str, message: str, **params: object) -> bool:
-    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default)."""
-    chinese = zh(message)
-    if params:
-        message, chinese = message % params, chinese % params
-    return escape(message) in html or escape(chinese) in html
-
-
-def shows_start(html: str, message: str) -> bool:
-    """The page shows the text of ``message`` before its first placeholder (the rest is data)."""
-    return escape(message.split("%(")[0]) in html or escape(zh(message).split("%(")[0]) in html
 
 
 def person_page(person) -> str:

@@ -13,29 +13,16 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.html import escape
+from django.utils import timezone
 from PIL import Image
 
+from epigrid.core.testing import shows
 from epigrid.core.tests.factories import PersonFactory
 from epigrid.vaccination.models import Booking, BookingStatus, SelfReport, Slot
 from epigrid.vaccination.services import bookings, doses
 from epigrid.vaccination.tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-def zh(message: str) -> str:
-    with translation.override("zh-hans"):
-        return translation.gettext(message)
-
-
-def shows(html: str, message: str, **params: object) -> bool:
-    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default)."""
-    chinese = zh(message)
-    if params:
-        message, chinese = message % params, chinese % params
-    return escape(message) in html or escape(chinese) in html
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import io
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.html import escape
+from django.utils import timezone
 from PIL import Image
 
-from epigrid.core.roles import Perm, Role, has_perm, is_staff_role
+from epigrid.core.roles import Perm, Role
+from epigrid.core.testing import may, shows
 from epigrid.core.tests.factories import UserFactory
 from epigrid.vaccination.models import Dose, DoseSource, SelfReport, SelfReportStatus
 from epigrid.vaccination.services import doses
@@ -21,31 +21,6 @@ from epigrid.vaccination.tests import factories
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("vaccination:self_reports")
-
-
-class _FakeUser:
-    is_authenticated = True
-    is_active = True
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-
-def may(role: str, perm: str) -> bool:
-    return is_staff_role(role) and has_perm(_FakeUser(role), perm)
-
-
-def zh(message: str) -> str:
-    with translation.override("zh-hans"):
-        return translation.gettext(message)
-
-
-def shows(html: str, message: str, **params: object) -> bool:
-    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default)."""
-    chinese = zh(message)
-    if params:
-        message, chinese = message % params, chinese % params
-    return escape(message) in html or escape(chinese) in html
 
 
 def photo() -> bytes:
