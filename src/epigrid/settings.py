@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "epigrid.grids",
     "epigrid.command",
     "epigrid.vaccination",
+    "epigrid.comparison",
     "epigrid.simulation",
 ]
 

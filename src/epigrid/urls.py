@@ -21,9 +21,12 @@ urlpatterns = [
     path("grid/", include("epigrid.grids.urls")),
     path("command/", include("epigrid.command.urls")),
     path("vaccination/", include("epigrid.vaccination.urls")),
+    path("comparison/", include("epigrid.comparison.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     # the report link of a person in quarantine: /q/<token>
     path("", include("epigrid.quarantine.public_urls")),
+    # the arrival self-report for people coming to the district: /arrive/
+    path("", include("epigrid.comparison.public_urls")),
     path("", include("epigrid.core.urls")),
 ]

@@ -24,6 +24,8 @@ class IdType(models.TextChoices):
     HK_MACAU = "hkm", _("Hong Kong/Macau permit")
     TAIWAN = "tw", _("Taiwan permit")
     FOREIGN_PERMANENT = "fpr", _("Foreigner permanent residence ID")
+    # A person known only from a list (a name, a phone): the platform numbers them until a document is known.
+    PROVISIONAL = "prov", _("Provisional (no document yet)")
 
 
 class IdentityError(ValueError):
@@ -78,6 +80,10 @@ _OTHER_PATTERNS = {
         _("A Hong Kong/Macau permit number is H or M followed by 8 or 10 digits."),
     ),
     IdType.TAIWAN: (re.compile(r"^\d{8}(\d{2})?$"), _("A Taiwan permit number is 8 or 10 digits.")),
+    IdType.PROVISIONAL: (
+        re.compile(r"^P[0-9A-F]{16}$"),
+        _("A provisional number is P followed by 16 hexadecimal digits (the platform assigns it)."),
+    ),
 }
 
 

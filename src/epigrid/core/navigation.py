@@ -100,6 +100,19 @@ NAV: dict[str, tuple[Promise, Promise | str]] = {
         _("My vaccinations"),
         _("Your doses, book or change an appointment, report a dose received elsewhere."),
     ),
+    "comparison:imports": (
+        _("Lists"),
+        _("Upload lists of arrivals, map their columns, see each row's outcome, correct rejected rows."),
+    ),
+    "comparison:review": (_("Match review"), _("Decide the uncertain matches between list rows and people.")),
+    "comparison:arrivals": (
+        _("Key-region arrivals"),
+        _("People who arrived from elsewhere, their risk-area history and the actions still due."),
+    ),
+    "comparison:rules": (
+        _("Comparisons"),
+        _("Compare arrivals with tests, screening, vaccination and check-ins; act on the lists."),
+    ),
     "command:center": (
         _("Command center"),
         _("The whole area on one map: live alarms, situation, instructions to grids, cameras."),

@@ -71,6 +71,11 @@ class Perm:
     VACCINATION_VIEW = "vaccination.view"  # doses, bookings, coverage and overdue lists in scope
     VACCINATION_RECORD = "vaccination.record"  # record doses and AEFI, verify self-reports, book for people
     VACCINATION_MANAGE = "vaccination.manage"  # vaccines and batches, sites, slots and closures
+    COMPARISON_VIEW = "comparison.view"  # the key-region archive, imported lists and comparison results
+    COMPARISON_IMPORT = "comparison.import"  # upload lists, map their columns, correct rejected rows
+    COMPARISON_REVIEW = "comparison.review"  # decide uncertain matches (clerical review)
+    COMPARISON_RUN = "comparison.run"  # comparison rules: define, run, act on their action lists
+    DOSSIER_VIEW = "dossier.view"  # the one-person dossier joining every archive (each opening audited)
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,15 @@ _VISITS_NAV = "checkins:visit_list"  # checkin.record and venue.apply (not door 
 _STATION_NAV = "testing:station"
 _LAB_NAV = "testing:lab"
 _ARCHIVE_NAV = "testing:archive"
-_LOCAL_NAV = (*_STAFF_NAV, _VENUE_NAV, _OCCUPANCY_NAV, _VISITS_NAV, _ARCHIVE_NAV, "vaccination:coverage")
+_LOCAL_NAV = (
+    *_STAFF_NAV,
+    _VENUE_NAV,
+    _OCCUPANCY_NAV,
+    _VISITS_NAV,
+    _ARCHIVE_NAV,
+    "vaccination:coverage",
+    "comparison:arrivals",
+)
 # Health code pages: the door check (healthcode.verify), colours in scope (healthcode.view), appeals
 # (healthcode.override), risk areas (any staff; riskarea.edit edits) and the colour rules (policy.edit edits).
 _VERIFY_NAV = "healthcode:verify"
@@ -116,6 +129,18 @@ _VACC_DESK_NAV = ("vaccination:desk", "vaccination:self_reports")
 _COVERAGE_NAV = "vaccination:coverage"
 _VACC_MANAGE_NAV = ("vaccination:vaccines", "vaccination:sites")
 _VACC_VIEW = frozenset({Perm.VACCINATION_VIEW})
+# Information comparison: lists and their review (import/review), the key-region archive (view), comparison
+# rules and action lists (run); the one-person dossier.
+_COMPARE_NAV = ("comparison:imports", "comparison:review", "comparison:arrivals", "comparison:rules")
+_COMPARE_ALL = frozenset(
+    {
+        Perm.COMPARISON_VIEW,
+        Perm.COMPARISON_IMPORT,
+        Perm.COMPARISON_REVIEW,
+        Perm.COMPARISON_RUN,
+        Perm.DOSSIER_VIEW,
+    }
+)
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -135,6 +160,7 @@ _LOCAL = (
         Perm.TASK_VIEW,
         Perm.TASK_WORK,
         Perm.VACCINATION_VIEW,
+        Perm.COMPARISON_VIEW,
     }
 )
 
@@ -170,12 +196,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.VACCINATION_MANAGE,
             }
             | _CODES
-            | _VACC_VIEW,
+            | _VACC_VIEW
+            | _COMPARE_ALL,
             nav=(
                 *_STAFF_NAV,
                 _COMMAND_NAV,
                 _COVERAGE_NAV,
                 *_VACC_MANAGE_NAV,
+                *_COMPARE_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -209,11 +237,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.ALARM_HANDLE,
                 Perm.CAMERA_MANAGE,
             }
-            | _VACC_VIEW,
+            | _VACC_VIEW
+            | {Perm.COMPARISON_VIEW, Perm.COMPARISON_RUN, Perm.DOSSIER_VIEW},
             nav=(
                 _COMMAND_NAV,
                 *_STAFF_NAV,
                 _COVERAGE_NAV,
+                "comparison:arrivals",
+                "comparison:rules",
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -243,11 +274,13 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.QUARANTINE_VIEW,
                 Perm.COMMAND_VIEW,
             }
-            | _VACC_VIEW,
+            | _VACC_VIEW
+            | _COMPARE_ALL,
             nav=(
                 *_STAFF_NAV,
                 _COMMAND_NAV,
                 _COVERAGE_NAV,
+                *_COMPARE_NAV,
                 _VENUE_NAV,
                 _OCCUPANCY_NAV,
                 _CODES_NAV,
@@ -327,10 +360,14 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.TASK_DISPATCH,
                 Perm.COMMAND_VIEW,
                 Perm.ALARM_HANDLE,
-            },
+            }
+            | _COMPARE_ALL,
             nav=(
-                *_LOCAL_NAV,
+                *_LOCAL_NAV,  # holds the key-region archive
                 _COMMAND_NAV,
+                "comparison:imports",
+                "comparison:review",
+                "comparison:rules",
                 _CODES_NAV,
                 _APPEALS_NAV,
                 _VERIFY_NAV,

@@ -1,0 +1,9 @@
+"""(being written)"""
+
+
+def arrival_list(request, **kwargs):
+    raise NotImplementedError
+
+
+def dossier(request, **kwargs):
+    raise NotImplementedError

@@ -1,0 +1,9 @@
+"""(being written)"""
+
+
+def review_queue(request, **kwargs):
+    raise NotImplementedError
+
+
+def review_row(request, **kwargs):
+    raise NotImplementedError
