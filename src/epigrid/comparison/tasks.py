@@ -1,1 +1,23 @@
 """Background jobs of comparison: processing uploaded lists, and the comparisons that run on a schedule."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+from django_tasks import task
+
+from epigrid.comparison.services.comparisons import SCHEDULE_TICK, rules_run_due
+from epigrid.core.periodic import register_periodic
+
+# --- comparisons on a schedule
+
+
+@task()
+def run_scheduled_comparisons() -> int:
+    """Run the comparison rules whose schedule (hourly, daily) is due; returns how many ran."""
+    # No reader: the runs' stored reasons and the tasks' titles are in the site's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        return len(rules_run_due())
+
+
+register_periodic("comparison_scheduled_rules", run_scheduled_comparisons, every=SCHEDULE_TICK)

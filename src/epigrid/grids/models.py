@@ -93,6 +93,9 @@ class TaskType(models.TextChoices):
     EMERGENCY = "emergency", _("Emergency")
     INSTRUCTION = "instruction", _("Instruction")
     VACCINATION_FOLLOWUP = "vaccination_followup", _("Follow up an overdue vaccination")
+    ARRIVAL_TEST = "arrival_test", _("Arrange a test for an arrival")
+    ARRIVAL_VACCINATION = "arrival_vaccination", _("Check an arrival's vaccination")
+    VENUE_VISITOR = "venue_visitor", _("Check on a venue visitor")
 
 
 class TaskState(models.TextChoices):

@@ -44,6 +44,17 @@ TEST_STATUS = (
     ("pending", gettext_lazy("Tested, result pending")),
     ("none", gettext_lazy("Not tested")),
 )
+TEST_ARRANGED = (
+    ("sampled", gettext_lazy("Sampled at the door")),
+    ("sent", gettext_lazy("Sent to a sampling point")),
+    ("tested", gettext_lazy("Tested already (result seen)")),
+)
+VACCINATION_OUTCOMES = (
+    ("vaccinated", gettext_lazy("Vaccinated elsewhere (certificate seen)")),
+    ("booked", gettext_lazy("An appointment is booked")),
+    ("declined", gettext_lazy("Declines for now")),
+    ("contraindicated", gettext_lazy("Cannot be vaccinated (medical reason)")),
+)
 VISIT_RESULTS = (
     ("ok", gettext_lazy("At home, well")),
     ("unwell", gettext_lazy("At home, unwell")),
@@ -136,6 +147,33 @@ SPECS: dict[str, Spec] = {
             Field("note", gettext_lazy("Note (why not, when they will come)")),
         ),
         hours=72,
+    ),
+    TaskType.ARRIVAL_TEST: Spec(
+        (
+            Field("arranged", gettext_lazy("Test"), "choice", True, TEST_ARRANGED),
+            Field("tube", gettext_lazy("Tube barcode")),
+            Field("note", gettext_lazy("Note")),
+        ),
+        hours=12,
+        priority=Priority.HIGH,
+    ),
+    TaskType.ARRIVAL_VACCINATION: Spec(
+        (
+            Field("contacted", gettext_lazy("Reached the person"), "bool", True),
+            Field("outcome", gettext_lazy("Vaccination"), "choice", True, VACCINATION_OUTCOMES),
+            Field("note", gettext_lazy("Note")),
+        ),
+        hours=72,
+    ),
+    TaskType.VENUE_VISITOR: Spec(
+        (
+            Field("reached", gettext_lazy("Reached the person"), "bool", True),
+            Field("health", gettext_lazy("Health"), "choice", True, HEALTH),
+            Field("decision", pgettext_lazy("screening", "Decision"), "choice", True, DECISIONS),
+            Field("note", gettext_lazy("Note")),
+        ),
+        hours=12,
+        priority=Priority.HIGH,
     ),
 }
 
