@@ -308,6 +308,13 @@ def _command(*, scale: int | None) -> list[Metric]:
     return bench_command(scale=scale)
 
 
+def _booking(*, scale: int | None) -> list[Metric]:
+    """Vaccination bookings/s through HTTP, 64 clients racing for N slots of 20 places: p50/p99, full-slot answers, overbooked slots (must be 0) vs an authenticated trivial GET (N=1000)."""
+    from epigrid.vaccination.bench import bench_booking
+
+    return bench_booking(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
@@ -319,6 +326,7 @@ BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "tasks": _tasks,
     "quarantine": _quarantine,
     "command": _command,
+    "booking": _booking,
 }
 
 
