@@ -207,7 +207,7 @@ def params_clean(*, actor: User | None, kind: str, params: dict[str, Any] | None
     return clean
 
 
-def _effective(rule: ComparisonRule) -> dict[str, Any]:
+def effective_params(rule: ComparisonRule) -> dict[str, Any]:
     """A stored rule's parameters with the defaults of keys it does not have (rules saved before a key
     existed); not checked again (the venue of an old rule may be gone: the run says so)."""
     params = dict(rule.params or {})
@@ -474,7 +474,7 @@ def rule_run(*, actor: User | None, rule: ComparisonRule, now: dt.datetime | Non
     _require(actor)
     _require_area(actor, rule.org_code)
     now = now or timezone.now()
-    params = _effective(rule)
+    params = effective_params(rule)
     query = _query(rule, params, now)
     rows = (
         query.hits.order_by("person_id", "-arrived_at", "-pk")
