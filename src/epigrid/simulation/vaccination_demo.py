@@ -267,9 +267,9 @@ def _closure_day(today: dt.date) -> tuple[dt.date, str]:
     for offset in range(1, SLOT_DAYS):
         day = today + dt.timedelta(days=offset)
         name = HOLIDAYS.get((day.month, day.day))
-        if name:
+        if name and day.weekday() != 6:  # closed on Sundays anyway
             return day, f"{name}放假，接种门诊休息一天"
-    offset = 7 + (7 - today.weekday()) % 7 or 7
+    offset = 7 + (7 - today.weekday()) % 7  # the Monday of next week, or of the week after on a Monday
     day = today + dt.timedelta(days=min(offset, SLOT_DAYS - 1))
     return day, "节假日调休，接种门诊休息一天"
 
