@@ -104,6 +104,46 @@ def _region_level(code: str) -> str:
     return "" if best == RiskLevel.LOW else best
 
 
+def region_levels(queries: Iterable[tuple[str, dt.datetime | None]]) -> list[str]:
+    """:func:`_region_level` for other modules and for many look-ups at once (lists of arrivals): for each
+    (region code, time) the highest level ("high", "medium" or "") of the region areas covering the code that
+    were in force at that time, each at the level it had then (its changes); time None is now. One query for
+    the areas and their changes, however many look-ups."""
+    now = timezone.now()
+    by_prefix: dict[str, list[tuple[RiskArea, list[RiskAreaChange]]]] = {}
+    for area in RiskArea.objects.filter(kind=AreaKind.REGION).prefetch_related("changes"):
+        prefix = area.region_code
+        while prefix.endswith("00") and len(prefix) > 2:  # as region_covers reads it
+            prefix = prefix[:-2]
+        changes = sorted(area.changes.all(), key=lambda c: (c.at, c.pk))
+        by_prefix.setdefault(prefix, []).append((area, changes))
+    found = []
+    for code, at in queries:
+        best = ""
+        for n in range(1, len(code or "") + 1):
+            for area, changes in by_prefix.get(code[:n], ()):
+                if at is None:  # now: the areas in force and their level, exactly as _region_level
+                    if area.effective_from > now or area.ended_at is not None:
+                        continue
+                    level = area.level
+                else:
+                    if area.effective_from > at or (area.ended_at is not None and area.ended_at <= at):
+                        continue
+                    level = changes[0].to_level if changes else area.level
+                    for change in changes[1:]:
+                        if change.at <= at and change.to_level:
+                            level = change.to_level
+                if RISK_RANK.get(level, -1) > RISK_RANK[best]:
+                    best = level
+        found.append("" if best == RiskLevel.LOW else str(best))
+    return found
+
+
+def region_level(code: str, *, at: dt.datetime | None = None) -> str:
+    """The risk level of region ``code`` now or at ``at`` (see :func:`region_levels`)."""
+    return region_levels([(code, at)])[0]
+
+
 def travel_declare(
     *,
     actor: User,
