@@ -51,6 +51,8 @@ TRAVEL_MODES = {
     "bus": gettext_lazy("Coach or bus"),
     "other": gettext_lazy("Other"),
 }
+# Rows handled at a time by ``arrivals_from_rows`` (every IN (...) list stays far below SQLite's limit).
+ROWS_PER_CHUNK = 5000
 # How far in the future an arrival time may lie (a phone's clock running fast).
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -262,8 +264,14 @@ def arrivals_from_rows(*, actor: User | None, rows: list[ListRow]) -> int:
         for row in rows
         if row.person_id and row.arrived_at and row.status in (RowStatus.LINKED, RowStatus.PROVISIONAL)
     ]
-    if not eligible:
-        return 0
+    made = 0
+    with transaction.atomic():  # all or nothing, however many chunks
+        for start in range(0, len(eligible), ROWS_PER_CHUNK):
+            made += _arrivals_from(actor, eligible[start : start + ROWS_PER_CHUNK])
+    return made
+
+
+def _arrivals_from(actor: User | None, eligible: list[ListRow]) -> int:
     orgs = dict(Person.objects.filter(pk__in={r.person_id for r in eligible}).values_list("pk", "org_code"))
     candidates = []
     for row in eligible:
@@ -290,21 +298,20 @@ def arrivals_from_rows(*, actor: User | None, rows: list[ListRow]) -> int:
             )
         )
     _levels_at_arrival(candidates)
-    with transaction.atomic():
-        made = _store(candidates)
-        if made:
-            audit_record(
-                actor=actor,
-                action="arrival.bulk_record",
-                org_code=district_code(),
-                detail={
-                    "count": len(made),
-                    "imports": sorted({r.list_import_id for r in eligible}),
-                    "repeats": len(candidates) - len(made),
-                },
-            )
-            _facts_and_screening(actor=actor, arrivals=made, source="list")
-            _announce(made)
+    made = _store(candidates)
+    if made:
+        audit_record(
+            actor=actor,
+            action="arrival.bulk_record",
+            org_code=district_code(),
+            detail={
+                "count": len(made),
+                "imports": sorted({r.list_import_id for r in eligible}),
+                "repeats": len(candidates) - len(made),
+            },
+        )
+        _facts_and_screening(actor=actor, arrivals=made, source="list")
+        _announce(made)
     return len(made)
 
 

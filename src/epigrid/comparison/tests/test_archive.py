@@ -172,6 +172,23 @@ def test_a_repeat_is_stored_once(users, upload, person_a):
     assert Event.objects.filter(type="arrival.recorded").count() == 3
 
 
+def test_long_lists_go_in_chunks_in_one_transaction(users, upload, person_a, person_b, monkeypatch):
+    monkeypatch.setattr(archive, "ROWS_PER_CHUNK", 2)
+    first = row(upload, person_a, 2)
+    rows = [
+        first,
+        row(upload, person_b, 3),
+        row(
+            upload, person_a, 4, arrived_at=first.arrived_at + dt.timedelta(minutes=5)
+        ),  # next chunk: a repeat
+        row(upload, person_a, 5, origin="北京", origin_region_code="110105"),
+        row(upload, PersonFactory(), 6),
+    ]
+    assert archive.arrivals_from_rows(actor=None, rows=rows) == 4
+    assert Arrival.objects.count() == 4
+    assert sum(e.detail["count"] for e in AuditEntry.objects.filter(action="arrival.bulk_record")) == 4
+
+
 def test_risk_arrivals_set_facts_and_the_grid_screens_them(
     users, upload, person_a, person_b, django_capture_on_commit_callbacks
 ):
