@@ -15,17 +15,18 @@ from openpyxl import load_workbook
 
 from epigrid.comparison.models import (
     Arrival,
-    ArrivalSource,
     ComparisonHit,
     ComparisonKind,
     ComparisonRule,
     ComparisonRun,
 )
-from epigrid.comparison.services import comparisons
+from epigrid.comparison.services import archive, comparisons
 from epigrid.core.roles import Perm, Role
 from epigrid.core.testing import may, shows, shows_start
 from epigrid.core.tests.factories import PersonFactory
 from epigrid.grids.models import Task, TaskType
+from epigrid.healthcode import services as healthcode_services
+from epigrid.healthcode.services import RiskAreaInput
 from epigrid.places.tests.factories import VenueFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,17 +43,12 @@ def run_url(run: ComparisonRun) -> str:
     return reverse("comparison:run_detail", args=[run.pk])
 
 
-def arrival(person, at: dt.datetime, *, origin: str = "上海市浦东新区", level: str = "high") -> Arrival:
-    # TODO: through comparison.services.archive.arrival_record once the archive engineer has written it.
-    return Arrival.objects.create(
+def arrival(person, at: dt.datetime, *, origin: str = "上海市浦东新区") -> Arrival:
+    """An arrival from 310115, a high-risk region (``world`` designates it)."""
+    return archive.arrival_record(
+        actor=None,
         person=person,
-        org_code=person.org_code,
-        origin=origin,
-        origin_region_code="310115",
-        risk_level=level,
-        arrived_at=at,
-        arrived_on=timezone.localdate(at),
-        source=ArrivalSource.STAFF,
+        data=archive.ArrivalInput(origin=origin, arrived_at=at, origin_region_code="310115"),
     )
 
 
@@ -60,6 +56,16 @@ def arrival(person, at: dt.datetime, *, origin: str = "上海市浦东新区", l
 def world(users, jurisdiction):
     """Two untested arrivals from a high-risk area (grids A and B) and a district rule run over them."""
     now = timezone.now()
+    healthcode_services.risk_area_designate(
+        actor=users["district_admin"],
+        data=RiskAreaInput(
+            name="上海市浦东新区",
+            level="high",
+            kind="region",
+            region_code="310115",
+            effective_from=now - 30 * D,
+        ),
+    )
     a, b = PersonFactory(grid=jurisdiction.grid_a), PersonFactory(grid=jurisdiction.grid_b)
     arrival(a, now - 3 * D)
     arrival(b, now - 4 * D, origin='=HYPERLINK("http://x")')
