@@ -12,11 +12,36 @@ the test, grid-task, vaccination and check-in archives; each run keeps its hits 
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from epigrid.core import crypto
 from epigrid.core.fields import EncryptedTextField
 from epigrid.core.models import OrgUnit, Person, User
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON object stored as AES-GCM ciphertext: a list row's raw cells carry ID numbers and phones as the
+    list had them, so they are encrypted at rest like every other copy of those values."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        text = super().from_db_value(value, expression, connection)
+        return json.loads(text) if text else {}
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value else {}
+        return value
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # already JSON text (a form, a fixture)
+            value = json.loads(value) if value else {}
+        return crypto.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 class SourceKind(models.TextChoices):
@@ -64,6 +89,8 @@ class ListImport(models.Model):
     file_name = models.CharField(_("file"), max_length=200)
     file_sha256 = models.CharField(max_length=64)
     header = models.JSONField(default=list)  # the column headers as read
+    header_row = models.PositiveIntegerField(default=1)  # the header's row in the file (titles above it)
+    blank_rows = models.JSONField(default=list, blank=True)  # numbers of the blank rows skipped
     mapping = models.JSONField(default=dict, blank=True)  # field -> header, as confirmed for this file
     status = models.CharField(
         _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.MAPPING
@@ -107,7 +134,7 @@ class ListRow(models.Model):
     list_import = models.ForeignKey(ListImport, on_delete=models.CASCADE, related_name="rows")
     row_number = models.PositiveIntegerField(_("row"))  # as in the file (1 = the header row)
     org_code = models.CharField(max_length=15)  # the geocoded grid's, else the importer's area
-    raw = models.JSONField(default=dict)  # header -> cell text
+    raw = EncryptedJSONField(default=dict, blank=True)  # header -> cell text (encrypted: IDs, phones)
     # normalised values (empty when missing or invalid)
     name = models.CharField(_("name"), max_length=100, blank=True, default="")
     id_type = models.CharField(_("document type"), max_length=10, blank=True, default="")

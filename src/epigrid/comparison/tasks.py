@@ -6,8 +6,25 @@ from django.conf import settings
 from django.utils import translation
 from django_tasks import task
 
+from epigrid.comparison.services import imports
 from epigrid.comparison.services.comparisons import SCHEDULE_TICK, rules_run_due
 from epigrid.core.periodic import register_periodic
+
+# --- list imports
+
+
+@task()
+def process_list_import(list_import_id: int) -> int:
+    """Process an uploaded list's waiting rows (resumable); returns the rows processed in all.
+
+    No language is forced: the rows' problems are stored in the language active where the task runs (a
+    worker: the site's; the immediate backend: the request's, which is who reads them first)."""
+    try:
+        return imports.import_process(list_import_id=list_import_id).processed_rows
+    except Exception as err:
+        imports.import_fail(list_import_id=list_import_id, message=f"{type(err).__name__}: {err}")
+        raise
+
 
 # --- comparisons on a schedule
 

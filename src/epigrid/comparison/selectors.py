@@ -1,0 +1,92 @@
+"""Reads of comparison, always through scope; out of scope and missing look the same (404).
+
+One section per concern; each module of comparison adds its reads under its own header.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from epigrid.comparison.models import ImportStatus, ListImport, ListRow, ListSource, RowStatus
+from epigrid.core.models import User
+from epigrid.core.scope import scoped
+
+# --- list sources and imports ------------------------------------------------------------------------------
+#
+# An import belongs to the area of its source (the importer's). Its rows belong to the grid their address was
+# found in, else to the import's area. Who sees what:
+# - the staff of the import's area see the import and all its rows (they uploaded the list), wherever the
+#   rows' addresses are;
+# - other staff see an import when some of its rows lie in their area, and only those rows (a grid worker
+#   sees the rows of their grid, with the counts of those rows).
+
+
+def source_list(*, actor: User) -> QuerySet[ListSource]:
+    return scoped(ListSource.objects.all(), actor).order_by("name", "pk")
+
+
+def source_get(*, actor: User, pk: int) -> ListSource:
+    source = source_list(actor=actor).filter(pk=pk).first()
+    if source is None:
+        raise Http404
+    return source
+
+
+def _own_imports(actor: User) -> QuerySet[ListImport]:
+    return scoped(ListImport.objects.all(), actor)
+
+
+def import_list(*, actor: User, source: ListSource | None = None, status: str = "") -> QuerySet[ListImport]:
+    """Imports the actor may see (their area's, and those with rows in their area), newest first."""
+    via_rows = scoped(ListRow.objects.all(), actor).values("list_import_id")
+    qs = ListImport.objects.filter(Q(pk__in=_own_imports(actor).values("pk")) | Q(pk__in=via_rows))
+    if source is not None:
+        qs = qs.filter(source=source)
+    if status in ImportStatus.values:
+        qs = qs.filter(status=status)
+    return qs.select_related("source", "uploaded_by").order_by("-uploaded_at", "-pk")
+
+
+def import_get(*, actor: User, pk: int) -> ListImport:
+    found = import_list(actor=actor).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def import_is_own(*, actor: User, list_import: ListImport) -> bool:
+    """Whether the import belongs to the actor's area (all its rows are theirs to see)."""
+    return _own_imports(actor).filter(pk=list_import.pk).exists()
+
+
+def import_rows(*, actor: User, list_import: ListImport, status: str = "") -> QuerySet[ListRow]:
+    """The rows of an import the actor may see, in file order; ``status`` narrows to one outcome."""
+    qs = ListRow.objects.filter(list_import=list_import)
+    if not import_is_own(actor=actor, list_import=list_import):
+        qs = scoped(qs, actor)
+    if status in RowStatus.values:
+        qs = qs.filter(status=status)
+    return qs.select_related("grid").order_by("row_number", "pk")
+
+
+def import_status_counts(*, actor: User, list_import: ListImport) -> dict[str, int]:
+    """Rows per status (every status present, zero when none) among the rows the actor may see."""
+    counts = dict.fromkeys(RowStatus.values, 0)
+    rows = import_rows(actor=actor, list_import=list_import).order_by()
+    for status, n in rows.values_list("status").annotate(n=Count("pk")):
+        counts[status] = n
+    return counts
+
+
+def row_get(*, actor: User, pk: int) -> ListRow:
+    """One row the actor may see: in their area, or of an import of their area."""
+    row = ListRow.objects.select_related("list_import", "list_import__source", "grid").filter(pk=pk).first()
+    if row is None:
+        raise Http404
+    visible = import_is_own(actor=actor, list_import=row.list_import) or (
+        scoped(ListRow.objects.filter(pk=pk), actor).exists()
+    )
+    if not visible:
+        raise Http404
+    return row
