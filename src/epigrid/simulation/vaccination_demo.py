@@ -607,7 +607,7 @@ def load_vaccination_history(ctx: DemoContext) -> None:
                         now,
                     )
                 )
-            standing = eligibility.standing(planned)
+            standing = eligibility.standing(planned, person.birth_date)
             status_rows.append(
                 (
                     person_id,

@@ -113,6 +113,7 @@ def _vaccine_out(v: Vaccine) -> dict:
         "min_interval_days": v.min_interval_days,
         "booster_interval_days": v.booster_interval_days,
         "max_boosters": v.max_boosters,
+        "booster_min_age_years": v.booster_min_age_years,
         "min_age_years": v.min_age_years,
         "max_age_years": v.max_age_years,
     }

@@ -78,6 +78,11 @@ def assess(
             reasons.append(_("The series is complete and no further booster of this vaccine is due."))
         else:
             earliest = doses[-1].given_on + dt.timedelta(days=vaccine.booster_interval_days)
+            if birth_date is not None and age_on(birth_date, on) < vaccine.booster_min_age_years:
+                reasons.append(
+                    _("Boosters of %(vaccine)s are for people aged %(age)s and over.")
+                    % {"vaccine": vaccine.name, "age": vaccine.booster_min_age_years}
+                )
     if earliest is not None and on < earliest:
         reasons.append(
             _("Too soon after the last dose: the next dose is possible from %(day)s.") % {"day": earliest}
@@ -85,8 +90,16 @@ def assess(
     return Eligibility(not reasons, dose_number, kind, reasons, earliest)
 
 
-def standing(doses: Sequence[Dose]) -> Standing:
-    """Where a person stands with ``doses`` (date order): counts and the next dose due, if any."""
+def _birthday(birth_date: dt.date, years: int) -> dt.date:
+    try:
+        return birth_date.replace(year=birth_date.year + years)
+    except ValueError:  # born on 29 February
+        return birth_date.replace(year=birth_date.year + years, day=28)
+
+
+def standing(doses: Sequence[Dose], birth_date: dt.date | None = None) -> Standing:
+    """Where a person stands with ``doses`` (date order): counts and the next dose due, if any. A booster
+    falls due no earlier than the birthday on which the person reaches the booster age."""
     if not doses:
         return Standing(0, False, 0, None, None, "")
     primary = doses[0].vaccine
@@ -99,6 +112,8 @@ def standing(doses: Sequence[Dose]) -> Standing:
         due, due_kind = last + dt.timedelta(days=primary.min_interval_days), DueKind.SERIES
     elif primary.booster_interval_days is not None and boosters < primary.max_boosters:
         due, due_kind = last + dt.timedelta(days=primary.booster_interval_days), DueKind.BOOSTER
+        if birth_date is not None:
+            due = max(due, _birthday(birth_date, primary.booster_min_age_years))
     return Standing(count, complete, boosters, last, due, due_kind)
 
 

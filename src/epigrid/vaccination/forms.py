@@ -172,6 +172,9 @@ class VaccineForm(forms.Form):
         help_text=_("Leave empty when the vaccine has no booster."),
     )
     max_boosters = forms.IntegerField(label=_("Boosters at most"), min_value=0, max_value=10, initial=0)
+    booster_min_age_years = forms.IntegerField(
+        label=_("Minimum age for a booster (years)"), min_value=0, max_value=150, initial=18, required=False
+    )
     min_age_years = forms.IntegerField(label=_("Minimum age (years)"), min_value=0, max_value=150, initial=3)
     max_age_years = forms.IntegerField(
         label=_("Maximum age (years)"), min_value=0, max_value=150, required=False
@@ -197,6 +200,9 @@ class VaccineForm(forms.Form):
             min_interval_days=data["min_interval_days"],
             booster_interval_days=data["booster_interval_days"],
             max_boosters=data["max_boosters"],
+            booster_min_age_years=18
+            if data["booster_min_age_years"] is None
+            else data["booster_min_age_years"],
             min_age_years=data["min_age_years"],
             max_age_years=data["max_age_years"],
         )

@@ -42,6 +42,10 @@ class Vaccine(models.Model):
         _("minimum days before a booster"), null=True, blank=True
     )
     max_boosters = models.PositiveSmallIntegerField(_("boosters at most"), default=0)
+    # Boosters were for adults (China 2022): a child's complete series is not "booster overdue".
+    booster_min_age_years = models.PositiveSmallIntegerField(
+        _("minimum age for a booster (years)"), default=18
+    )
     min_age_years = models.PositiveSmallIntegerField(_("minimum age (years)"), default=3)
     max_age_years = models.PositiveSmallIntegerField(_("maximum age (years)"), null=True, blank=True)
     active = models.BooleanField(_("in use"), default=True)

@@ -19,6 +19,7 @@ class VaccineOut(Schema):
     min_interval_days: int
     booster_interval_days: int | None
     max_boosters: int
+    booster_min_age_years: int
     min_age_years: int
     max_age_years: int | None
 

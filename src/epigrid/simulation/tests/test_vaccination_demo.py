@@ -155,7 +155,7 @@ def test_every_stored_history_keeps_the_rules(tiny):
                     dose.source == DoseSource.IMPORT and not dose.site_id and dose.place and dose.lot_number
                 )
         assert not eligibility.number_doses(doses)  # numbered as status_refresh would number them
-        standing = eligibility.standing(doses)
+        standing = eligibility.standing(doses, birth)
         status = statuses[person_id]
         assert (
             status.doses,

@@ -42,6 +42,7 @@ class VaccineInput:
     min_interval_days: int = 21
     booster_interval_days: int | None = None
     max_boosters: int = 0
+    booster_min_age_years: int = 18
     min_age_years: int = 3
     max_age_years: int | None = None
 

@@ -55,7 +55,7 @@ def status_refresh(person: Person, disease_id: int) -> VaccinationStatus:
     changed = eligibility.number_doses(doses)
     if changed:
         Dose.objects.bulk_update(changed, ["dose_number", "kind"])
-    now = eligibility.standing(doses)
+    now = eligibility.standing(doses, person.birth_date)
     status, _made = VaccinationStatus.objects.update_or_create(
         person=person,
         disease_id=disease_id,

@@ -141,3 +141,25 @@ def test_override_records_an_ineligible_dose_with_its_reason(person_a, setup, us
         override_reason="出国留学，按医嘱提前接种",
     )
     assert dose.dose_number == 2 and dose.override_reason
+
+
+def test_children_get_no_booster_and_are_not_overdue_for_one(jurisdiction, users):
+    vaccine = factories.vaccine(booster_min_age_years=18)
+    site = factories.site(jurisdiction.grid_a, vaccine)
+    child = factories.person_born(jurisdiction.grid_a, _born(12))
+    _give(child, vaccine, site, days_ago=400)
+    _give(child, vaccine, site, days_ago=370)
+    verdict = selectors.eligibility_for(person=child, vaccine=vaccine)
+    assert not verdict.eligible and "18" in verdict.reasons[0]
+    status = child.vaccination_status.get()
+    assert status.series_complete and status.next_due_kind == "booster"
+    assert status.next_due_on == _born(12).replace(year=_born(12).year + 18)  # due on the 18th birthday
+    adult = factories.person_born(jurisdiction.grid_a, _born(30))
+    _give(adult, vaccine, site, days_ago=400)
+    _give(adult, vaccine, site, days_ago=370)
+    overdue = set(
+        selectors.overdue(actor=users["epidemiologist"], disease_id=vaccine.disease_id).values_list(
+            "person_id", flat=True
+        )
+    )
+    assert adult.pk in overdue and child.pk not in overdue
