@@ -420,13 +420,12 @@ class SelfReportInput:
 
 
 def _locate_grid_id(address: str) -> int | None:
-    """The grid of an address in the district.
+    """The grid of an address in the district, by the district's address table (``comparison.addresses``:
+    the registered addresses on the same road); None when it is not known or ambiguous. A known person
+    keeps the grid of their registration."""
+    from epigrid.comparison.addresses import locate_grid_id
 
-    TODO(#10): geocode through the district's address table once ``comparison.normalise`` provides the
-    address normalisation of list rows; until then a new person is registered without a grid (the district's
-    staff see them and place them), and a known person keeps the grid of their registration.
-    """
-    return None
+    return locate_grid_id(address) if address else None
 
 
 def arrival_self_report(*, actor: User | None, data: SelfReportInput, client_id: uuid.UUID | str) -> Arrival:

@@ -120,6 +120,18 @@ def test_a_new_person_reports_from_a_risk_area(
     assert person.name_masked in html and "赵敏" not in html and ID not in html
 
 
+def test_a_new_person_is_placed_in_the_grid_of_their_address(phone, jurisdiction):
+    from epigrid.core.tests.factories import PersonFactory
+
+    PersonFactory(
+        grid=jurisdiction.grid_b, address="光明路8号3单元101室"
+    )  # the address table knows the building
+    assert report(phone, address="B街道光明路8号3单元502室").status_code == 302
+    person = Person.objects.get(name="赵敏")
+    assert person.grid == jurisdiction.grid_b and person.org_code == jurisdiction.grid_b.code
+    assert Arrival.objects.get().org_code == jurisdiction.grid_b.code
+
+
 def test_a_known_person_is_found_by_document_number(phone, person_a):
     response = report(
         phone,
