@@ -12,36 +12,11 @@ the test, grid-task, vaccination and check-in archives; each run keeps its hits 
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from epigrid.core import crypto
-from epigrid.core.fields import EncryptedTextField
+from epigrid.core.fields import EncryptedJSONField, EncryptedTextField
 from epigrid.core.models import OrgUnit, Person, User
-
-
-class EncryptedJSONField(EncryptedTextField):
-    """A JSON object stored as AES-GCM ciphertext: a list row's raw cells carry ID numbers and phones as the
-    list had them, so they are encrypted at rest like every other copy of those values."""
-
-    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
-        text = super().from_db_value(value, expression, connection)
-        return json.loads(text) if text else {}
-
-    def to_python(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return json.loads(value) if value else {}
-        return value
-
-    def get_prep_value(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # already JSON text (a form, a fixture)
-            value = json.loads(value) if value else {}
-        return crypto.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 class SourceKind(models.TextChoices):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import models
@@ -26,3 +27,24 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return crypto.encrypt(str(value))
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON object stored as AES-GCM ciphertext, for data that carries personal values as received (a list
+    row's raw cells: ID numbers and phones as the list had them)."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        text = super().from_db_value(value, expression, connection)
+        return json.loads(text) if text else {}
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value else {}
+        return value
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # already JSON text (a form, a fixture)
+            value = json.loads(value) if value else {}
+        return crypto.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
