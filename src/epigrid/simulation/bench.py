@@ -315,6 +315,13 @@ def _booking(*, scale: int | None) -> list[Metric]:
     return bench_booking(scale=scale)
 
 
+def _linkage(*, scale: int | None) -> list[Metric]:
+    """Record linkage of N/10 arrivals against N persons: precision, recall, F1 vs the generator's truth (target F1 >= 0.97), wall time (target < 5 min), Splink comparisons/s per core; exact ID comparison of N rows (target < 10 s) vs one query per row (N=1000000)."""
+    from epigrid.comparison.bench import bench_linkage
+
+    return bench_linkage(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
@@ -327,6 +334,7 @@ BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "quarantine": _quarantine,
     "command": _command,
     "booking": _booking,
+    "linkage": _linkage,
 }
 
 
