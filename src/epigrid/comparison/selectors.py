@@ -90,3 +90,61 @@ def row_get(*, actor: User, pk: int) -> ListRow:
     if not visible:
         raise Http404
     return row
+
+
+# --- linkage and review ------------------------------------------------------------------------------------
+#
+# The review queue holds the rows of the actor's area (the row's org code) that wait for a clerk: oldest list
+# first, in file order. A row once reviewed stays readable there (its page shows the decision).
+
+
+def review_rows(*, actor: User) -> QuerySet[ListRow]:
+    """Rows in the actor's area waiting for review, oldest list first."""
+    return (
+        scoped(ListRow.objects.filter(status=RowStatus.REVIEW), actor)
+        .select_related("list_import", "list_import__source", "grid")
+        .order_by("list_import__uploaded_at", "list_import_id", "row_number", "pk")
+    )
+
+
+def review_counts(*, actor: User) -> list[dict]:
+    """Rows waiting per list in the actor's area: [{"list_import", "file_name", "source", "waiting"}]."""
+    per_list = (
+        scoped(ListRow.objects.filter(status=RowStatus.REVIEW), actor)
+        .values(
+            "list_import", "list_import__file_name", "list_import__source__name", "list_import__uploaded_at"
+        )
+        .annotate(waiting=Count("pk"))
+        .order_by("list_import__uploaded_at", "list_import")
+    )
+    return [
+        {
+            "list_import": row["list_import"],
+            "file_name": row["list_import__file_name"],
+            "source": row["list_import__source__name"],
+            "uploaded_at": row["list_import__uploaded_at"],
+            "waiting": row["waiting"],
+        }
+        for row in per_list
+    ]
+
+
+def review_row_get(*, actor: User, pk: int) -> ListRow:
+    """A row of the actor's area that is or was in review (404 otherwise, and out of scope)."""
+    row = (
+        scoped(ListRow.objects.filter(pk=pk), actor)
+        .filter(Q(status=RowStatus.REVIEW) | Q(reviewed_at__isnull=False))
+        .select_related("list_import", "list_import__source", "grid", "person", "reviewed_by")
+        .first()
+    )
+    if row is None:
+        raise Http404
+    return row
+
+
+def review_next(*, actor: User, after: ListRow | None = None) -> ListRow | None:
+    """The oldest row still waiting in the actor's area (other than ``after``)."""
+    rows = review_rows(actor=actor)
+    if after is not None:
+        rows = rows.exclude(pk=after.pk)
+    return rows.first()
