@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from epigrid.checkins.services import CheckinImportRow, checkin_bulk_import
-from epigrid.comparison import rule_selectors as selectors
+from epigrid.comparison import selectors
 from epigrid.comparison import tasks as comparison_tasks
 from epigrid.comparison.models import (
     Arrival,

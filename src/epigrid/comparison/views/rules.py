@@ -2,7 +2,7 @@
 saves a new one, with the parameters of each kind), a rule's parameters, edit form, "run now" and run history,
 a run's action list (filter by grid, one-click grid tasks, Excel export).
 
-Reads go through ``comparison.rule_selectors`` (scoped: a rule or run out of scope answers 404), writes
+Reads go through ``comparison.selectors`` (scoped: a rule or run out of scope answers 404), writes
 through ``comparison.services.comparisons``. Reading needs comparison.view; saving and running rules
 comparison.run; creating grid tasks also task.dispatch or grid.manage. Names and document numbers are masked
 on the pages and in the file; nothing personal goes into a URL.
@@ -34,7 +34,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from epigrid.comparison import rule_selectors as selectors
+from epigrid.comparison import selectors
 from epigrid.comparison.models import ComparisonKind, ComparisonRule, ComparisonRun, Schedule
 from epigrid.comparison.services import comparisons
 from epigrid.comparison.services.comparisons import KIND_PARAMS, Need, hit_reason
