@@ -22,9 +22,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from epigrid.comparison import archive_selectors as selectors
-from epigrid.comparison.archive_selectors import LEVEL_NONE, ArrivalFilters
+from epigrid.comparison import selectors
 from epigrid.comparison.models import ArrivalSource
+from epigrid.comparison.selectors import LEVEL_NONE, ArrivalFilters
 from epigrid.comparison.services.archive import dossier_open, test_within_hours, travel_mode_label
 from epigrid.core.htmx import paginate, query_without_page, render_page, staff_page
 from epigrid.core.roles import Perm, has_perm
