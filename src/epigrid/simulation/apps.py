@@ -10,9 +10,11 @@ class SimulationConfig(AppConfig):
     def ready(self) -> None:
         # Each demo module imports the one it builds on first, so the steps run in order:
         # venues and check-ins (steps), then the health code, then testing, then the investigation, then the
-        # command center's demo cameras, then vaccination (sites, history, bookings).
+        # command center's demo cameras, then vaccination (sites, history, bookings), then comparison (lists of
+        # arrivals, tests and screenings since, saved rules).
         from epigrid.simulation import (  # noqa: F401 - register the demo steps
             command_demo,
+            comparison_demo,
             healthcode_demo,
             investigation_demo,
             steps,
