@@ -186,7 +186,6 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     threads = int(getattr(settings, "LINKAGE_THREADS", 0) or os.cpu_count() or 1)
     con.execute(f"SET threads TO {threads}")
-    con.execute("SET preserve_insertion_order = false")
     return con
 
 
@@ -333,9 +332,11 @@ def _person_batches(district: str, after_pk: int) -> Iterable[pa.RecordBatch]:
     org_code = connection.ops.quote_name(Person._meta.get_field("org_code").column)
     pk = connection.ops.quote_name(Person._meta.pk.column)
     if after_pk:
-        sql, params = _person_sql(f"{pk} > %s"), [after_pk]
+        sql, params = _person_sql(f"{pk} > %s ORDER BY {pk}"), [after_pk]
     else:
-        sql, params = _person_sql(f"{org_code} >= %s AND {org_code} < %s"), [district, district + ":"]
+        # In key order, so that training samples the same pairs on every database and run.
+        sql = _person_sql(f"{org_code} >= %s AND {org_code} < %s ORDER BY {pk}")
+        params = [district, district + ":"]
     provisional = IdType.PROVISIONAL.value
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -583,7 +584,12 @@ def _splink_quiet() -> None:
 
 
 def _linker(
-    con: duckdb.DuckDBPyConnection, persons: pa.Table | str, rows: pa.Table, model_settings: dict
+    con: duckdb.DuckDBPyConnection,
+    persons: pa.Table | str,
+    rows: pa.Table,
+    model_settings: dict,
+    *,
+    name_tf: str = "",
 ) -> Any:
     """A Splink linker of ``persons`` (an Arrow table, or the name of a table in ``con``'s database) and
     ``rows``, with its own tables in a schema of this call (dropped by :func:`_drop_schema`)."""
@@ -593,7 +599,10 @@ def _linker(
     db_api = DuckDBAPI(connection=con, output_schema=_schema_name(con))
     left = db_api.register(persons, dataset_display_name=PERSONS)
     right = db_api.register(rows, dataset_display_name=ROWS)
-    return Linker([left, right], model_settings, log_level=None)
+    linker = Linker([left, right], model_settings, log_level=None)
+    if name_tf:  # the names' frequencies among all the district's persons, not among these candidates
+        linker.table_management.register_term_frequency_lookup(db_api.register(name_tf), "name")
+    return linker
 
 
 _schema_names: dict[int, str] = {}
@@ -815,8 +824,7 @@ def score(
             f"SELECT * FROM main.persons WHERE unique_id IN ({candidates_sql})"  # noqa: S608 - our rules
         ).to_arrow_table()
         con.unregister("rows_feats")
-        linker = _linker(con, persons, row_feats, model_settings)
-        linker.table_management.register_term_frequency_lookup(linker._db_api.register("name_tf"), "name")
+        linker = _linker(con, persons, row_feats, model_settings, name_tf="name_tf")
         blocked = linker.inference.compute_blocked_pairs_for_predict()
         pairs = con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]  # noqa: S608
         seconds["blocking"] = time.perf_counter() - mark
