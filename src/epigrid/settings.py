@@ -187,6 +187,10 @@ MAP_TILE_URL = os.environ.get("EPIGRID_MAP_TILE_URL", "")
 # Video consultation: the meeting-room URL of the video-conferencing server, {room} replaced by a fresh room
 # name (e.g. a self-hosted Jitsi: https://meet.example.org/{room}). Empty: consultations are off.
 VIDEO_MEETING_URL = os.environ.get("EPIGRID_VIDEO_MEETING_URL", "")
+# Record linkage (comparison.matching): where each district's trained model (parameters only) is kept, and how
+# many threads DuckDB may use (0: every core).
+LINKAGE_MODEL_DIR = Path(os.environ.get("EPIGRID_LINKAGE_MODEL_DIR", VAR_DIR / "linkage"))
+LINKAGE_THREADS = int(os.environ.get("EPIGRID_LINKAGE_THREADS", "0"))
 # The event stream (SSE): how often a server process looks for new events in the database when there is no
 # Redis (EPIGRID_REDIS_URL) to push them, and how often an idle stream sends a keep-alive comment.
 STREAM_POLL_SECONDS = float(os.environ.get("EPIGRID_STREAM_POLL_SECONDS", "0.25"))
