@@ -184,7 +184,7 @@ def _features(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
 
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
-    threads = int(getattr(settings, "LINKAGE_THREADS", 0) or os.cpu_count() or 1)
+    threads = settings.LINKAGE_THREADS or os.cpu_count() or 1
     con.execute(f"SET threads TO {threads}")
     return con
 
@@ -543,7 +543,7 @@ class Model:
 
 
 def _model_dir() -> Path:
-    return Path(getattr(settings, "LINKAGE_MODEL_DIR", None) or Path(settings.VAR_DIR) / "linkage")
+    return Path(settings.LINKAGE_MODEL_DIR)
 
 
 def model_path(district: str) -> Path:
