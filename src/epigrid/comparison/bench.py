@@ -49,7 +49,7 @@ from epigrid.core.identity import IdType, compose_resident_id, parse_resident_id
 from epigrid.core.masking import mask_document, mask_phone
 from epigrid.core.models import OrgUnit, Person
 from epigrid.simulation import names
-from epigrid.simulation.benchkit import bench_jurisdiction
+from epigrid.simulation.benchkit import bench_jurisdiction, bulk_load
 
 BENCH_DISTRICT = "370688"
 DEFAULT_PERSONS = 1_000_000
@@ -280,28 +280,6 @@ def generate_arrivals(
 # --- loading --------------------------------------------------------------------------------------------------
 
 
-def _load(model: Any, fields: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """Bulk-load ``rows`` (values in ``fields`` order, already in the database's form)."""
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-        chunk: list[tuple] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= 20_000:
-                cursor.executemany(sql, chunk)
-                chunk = []
-        if chunk:
-            cursor.executemany(sql, chunk)
-
-
 def _now_text() -> str:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     if connection.vendor == "postgresql":
@@ -342,7 +320,7 @@ def load_persons(people: People, compounds: list[str], grids: list[OrgUnit]) -> 
                 now,
             )
 
-    _load(Person, PERSON_FIELDS, rows())
+    bulk_load(Person, PERSON_FIELDS, rows())
     pks = Person.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True)
     return np.fromiter(pks, dtype=np.int64, count=len(people.name))
 
@@ -389,7 +367,7 @@ def load_rows(arrivals: list[Arrival], list_import: ListImport, grid: OrgUnit) -
                 "[]",
             )
 
-    _load(ListRow, ROW_FIELDS, rows())
+    bulk_load(ListRow, ROW_FIELDS, rows())
 
 
 # --- the bench ------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import datetime as dt
 import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ from epigrid.core.selectors import general_rule
 from epigrid.investigation import tracing
 from epigrid.places.models import Venue, VenueStatus, VenueType
 from epigrid.simulation import outbreak
-from epigrid.simulation.benchkit import bench_jurisdiction
+from epigrid.simulation.benchkit import bench_jurisdiction, bulk_load
 
 BENCH_DISTRICT = "370694"
 GRIDS = 10
@@ -107,28 +107,6 @@ def _stamp(seconds: np.ndarray) -> list[str]:
     return [t.replace("T", " ") + suffix for t in text.tolist()]
 
 
-def _load(model: Any, fields: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """Bulk-load ``rows`` (values in ``fields`` order, already in the database's form)."""
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-        chunk: list[tuple] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= 20_000:
-                cursor.executemany(sql, chunk)
-                chunk = []
-        if chunk:
-            cursor.executemany(sql, chunk)
-
-
 def _households_and_people(n: int, grids: list, rng: np.random.Generator, tag: str) -> tuple:
     sizes = rng.choice([1, 2, 3, 4, 5], size=n, p=[0.16, 0.30, 0.28, 0.16, 0.10])
     ends = np.cumsum(sizes)
@@ -136,7 +114,7 @@ def _households_and_people(n: int, grids: list, rng: np.random.Generator, tag: s
     home_of = np.repeat(np.arange(homes), sizes[:homes])[:n]
     home_grid = rng.integers(0, len(grids), size=homes)
     now = _stamp(np.array([int(time.time())]))[0]
-    _load(
+    bulk_load(
         Household,
         ("grid", "org_code", "address", "created_at"),
         ((grids[g].pk, grids[g].code, f"基准{tag}-{k}", now) for k, g in enumerate(home_grid.tolist())),
@@ -149,7 +127,7 @@ def _households_and_people(n: int, grids: list, rng: np.random.Generator, tag: s
     secret = Person._meta.get_field("id_number").get_db_prep_save("TR-BENCH", connection)
     blank = Person._meta.get_field("phone").get_db_prep_save("", connection)
     person_grid = home_grid[home_of]
-    _load(
+    bulk_load(
         Person,
         ("id_type", "id_number", "id_number_index", "id_number_masked", "name", "sex", "phone", "phone_index",
          "phone_masked", "address", "household", "grid", "org_code", "created_at", "updated_at"),
@@ -173,7 +151,7 @@ def _venues(count: int, grids: list, rng: np.random.Generator, tag: str, opened:
     types[: len(kinds)] = np.arange(len(kinds))  # every type at least once, even at small scales
     grid = rng.integers(0, len(grids), size=count)
     at = _stamp(np.array([opened]))[0]
-    _load(
+    bulk_load(
         Venue,
         ("name", "type", "address", "lat", "lng", "grid", "org_code", "contact_name", "is_key_place", "status",
          "decision_note", "code_version", "decided_at", "code_issued_at", "created_at"),
@@ -313,7 +291,7 @@ def _setup(n: int, rng: np.random.Generator) -> tuple[Town, dict[str, float]]:
             ):
                 yield (c, p, v, o, s, e, x if pg else int(x), "self", "green", now_text)
 
-    _load(
+    bulk_load(
         CheckIn,
         ("client_id", "person", "venue", "org_code", "scanned_at", "leave_at", "left_explicitly", "method",
          "colour", "created_at"),
