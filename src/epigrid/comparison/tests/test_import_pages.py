@@ -114,7 +114,7 @@ def test_upload_map_and_read_the_report(officer, person_a, immediate_tasks):
     assert 'data-status="rejected" data-count="3"' in page
     assert f'data-count="{len(factories.MESSY_ROWS)}"' in page
     assert no_personal_data(page, person_a)
-    assert shows(page, "12345 is a number, not a date.")
+    assert shows(page, "%(v)s is a number, not a date.", v="12345")
     rejected = officer.get(detail(list_import, "?status=rejected")).content.decode()
     assert rejected.count('data-testid="row"') == 3
     assert rejected.count('data-testid="correct"') == 3
