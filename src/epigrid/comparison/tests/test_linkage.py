@@ -6,11 +6,13 @@ re-import of the list, scope and permissions, and the model trained on a distric
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import json
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 
 from epigrid.comparison import bench, matching
 from epigrid.comparison.models import (
@@ -480,3 +482,8 @@ def test_model_trained_on_the_district_links_generated_arrivals_with_known_truth
     retrained = linkage.model_train(actor=None, district="370699")
     assert retrained.meta["trained_at"] > model.meta["trained_at"] and retrained.meta["m_source"] == "labels"
     assert AuditEntry.objects.filter(action="comparison.model_train").exists()
+    # ... and from the command line, for the district of the jurisdiction.
+    out = io.StringIO()
+    call_command("train_linkage", stdout=out)
+    assert "district 370699: trained on" in out.getvalue()
+    assert matching.load_model("370699").meta["trained_at"] > retrained.meta["trained_at"]
