@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -18,15 +17,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from epigrid.core.masking import mask_name
+from epigrid.core.spreadsheets import cell_safe
 from epigrid.grids.selectors import Score
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)
@@ -79,8 +71,8 @@ def assessment_xlsx(rows: list[Row], *, by: str, month: dt.date) -> bytes:
         sheet.append(
             [
                 row.rank,
-                safe(row.key),
-                safe(row.name),
+                cell_safe(row.key),
+                cell_safe(row.name),
                 s.done,
                 s.on_time,
                 round(s.on_time_rate, 3),

@@ -19,16 +19,10 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from epigrid.core.spreadsheets import cell_safe
 from epigrid.investigation.models import Case, Classification, LinkKind, TrajectoryEntry
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _header() -> list[str]:
@@ -60,14 +54,14 @@ def trajectory_rows(case: Case, entries: Iterable[TrajectoryEntry]) -> list[list
                 person.name_masked,
                 person.id_number_masked,
                 entry.get_source_display(),
-                _safe(entry.place),
+                cell_safe(entry.place),
                 entry.venue_id or "",
                 timezone.localtime(entry.start).strftime(TIME_FORMAT),
                 timezone.localtime(entry.end).strftime(TIME_FORMAT),
                 minutes,
                 entry.lat if entry.lat is not None else "",
                 entry.lng if entry.lng is not None else "",
-                _safe(entry.note),
+                cell_safe(entry.note),
             ]
         )
     return rows

@@ -27,22 +27,16 @@ from openpyxl.utils import get_column_letter
 
 from epigrid.core import selectors as core_selectors
 from epigrid.core.models import DiseaseProfile, OrgLevel, User
+from epigrid.core.spreadsheets import cell_safe
 from epigrid.vaccination import selectors
 from epigrid.vaccination.models import VaccinationStatus
 from epigrid.vaccination.selectors import UNKNOWN_AGE, CoverageRow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 BAND = "band"  # one unit, one age band
 UNIT = "unit"  # one unit, all ages
 TOTAL = "total"  # every unit shown, all ages
-
-
-def safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 @dataclass
@@ -242,7 +236,7 @@ def coverage_xlsx(table: CoverageTable, *, disease: str, level: str, today: dt.d
             cells(
                 [
                     line.unit_code,
-                    safe(str(line.unit_name)),
+                    cell_safe(str(line.unit_name)),
                     str(line.band_label),
                     population,
                     line.first_dose,
@@ -281,10 +275,10 @@ def overdue_rows(statuses: Iterable[VaccinationStatus], *, today: dt.date) -> It
         person = status.person
         grid = person.grid
         yield [
-            safe(person.name_masked),
+            cell_safe(person.name_masked),
             person.id_number_masked,
             grid.code if grid else "",
-            safe(grid.name) if grid else "",
+            cell_safe(grid.name) if grid else "",
             status.doses,
             status.last_dose_on,
             status.next_due_on,

@@ -28,11 +28,11 @@ from epigrid.comparison.selectors import LEVEL_NONE, ArrivalFilters
 from epigrid.comparison.services.archive import dossier_open, test_within_hours, travel_mode_label
 from epigrid.core.htmx import paginate, query_without_page, render_page, staff_page
 from epigrid.core.roles import Perm, has_perm
+from epigrid.core.spreadsheets import cell_safe
 from epigrid.healthcode.models import RiskLevel
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_MAX_PEOPLE = 20_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 LEVEL_CHOICES = (
     ("", gettext_lazy("Any level")),
@@ -87,12 +87,6 @@ class ArrivalFilterForm(forms.Form):
         )
 
 
-def _safe(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _local(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -134,17 +128,17 @@ def _export(request: HttpRequest, people, filters: ArrivalFilters) -> HttpRespon
                 arrival = status.arrival
                 sheet.append(
                     [
-                        _safe(person.name_masked),
+                        cell_safe(person.name_masked),
                         person.id_number_masked,
                         person.phone_masked,
-                        _safe(person.grid.name if person.grid else ""),
+                        cell_safe(person.grid.name if person.grid else ""),
                         _local(arrival.arrived_at),
-                        _safe(arrival.origin),
+                        cell_safe(arrival.origin),
                         arrival.origin_region_code,
                         str(RiskLevel(arrival.risk_level).label)
                         if arrival.risk_level in RiskLevel.values
                         else "",
-                        _safe(travel_mode_label(arrival.travel_mode)),
+                        cell_safe(travel_mode_label(arrival.travel_mode)),
                         arrival.get_source_display(),
                         _local(status.tested_at),
                         _local(status.screened_at),

@@ -43,6 +43,7 @@ from epigrid.core.errors import DomainError, Forbidden
 from epigrid.core.htmx import PAGE_SIZE, is_htmx, query_without_page, render_page, staff_page
 from epigrid.core.models import DiseaseProfile, User
 from epigrid.core.roles import Perm, has_perm
+from epigrid.core.spreadsheets import cell_safe
 from epigrid.healthcode.models import RiskLevel
 from epigrid.places.models import Venue
 
@@ -51,7 +52,6 @@ DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 RUNS_SHOWN = 20
 VENUE_CHOICES = 200  # the venue select offers this many (key places first); the search box finds the others
 EXPORT_MAX_ROWS = 100_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Risk levels a rule may be limited to; the archive stores no "low" (a region that is no risk area is "").
 LEVEL_CHOICES = [
     (RiskLevel.HIGH.value, RiskLevel.HIGH.label),
@@ -486,13 +486,6 @@ def run_tasks(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the workbook -----------------------------------------------------------------------------------------
 
 
-def _safe(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _local(moment: dt.datetime | None) -> dt.datetime | str:
     # Excel has no time zones: the local wall-clock time, naive.
     return timezone.localtime(moment).replace(tzinfo=None) if moment else ""
@@ -531,19 +524,19 @@ def run_xlsx(run: ComparisonRun, hits: Iterable) -> bytes:
         arrived.number_format = "yyyy-mm-dd hh:mm"
         sheet.append(
             [
-                _safe(person.name_masked),
-                _safe(person.id_number_masked),
+                cell_safe(person.name_masked),
+                cell_safe(person.id_number_masked),
                 grid.code if grid else "",
-                _safe(grid.name) if grid else "",
+                cell_safe(grid.name) if grid else "",
                 arrived,
-                _safe(row["origin"]),
+                cell_safe(row["origin"]),
                 row["level_label"],
-                _safe(row["reason"]),
+                cell_safe(row["reason"]),
                 yes if row["hit"].task_created else no,
             ]
         )
     sheet.append([])
-    sheet.append([_("Rule"), _safe(run.rule.name), _("Run at"), _local(run.started_at)])
+    sheet.append([_("Rule"), cell_safe(run.rule.name), _("Run at"), _local(run.started_at)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -64,7 +64,7 @@ def vaccine_create(*, actor: User | None, data: VaccineInput) -> Vaccine:
     if Vaccine.objects.filter(code=data.code).exists():
         raise Conflict(_("A vaccine with code %(code)s exists already.") % {"code": data.code}, field="code")
     with transaction.atomic():
-        vaccine = Vaccine.objects.create(**{k: v for k, v in data.__dict__.items()})
+        vaccine = Vaccine.objects.create(**vars(data))
         audit_record(actor=actor, action="vaccination.vaccine_create", obj=vaccine)
     return vaccine
 
