@@ -229,3 +229,22 @@ def test_a_post_without_a_choice_is_400(waiting, clerk):
     older, _newer = waiting
     assert clerk.post(page(older), {"action": "choose", "person": "x"}).status_code == 400
     assert clerk.post(page(older), {"action": "maybe"}).status_code == 400
+
+
+def test_a_clerk_sees_and_may_choose_only_candidates_of_their_area(grid, jurisdiction, users, login_client):
+    """A community officer reviewing a row of their community: a candidate living in another community is
+    neither shown (not even masked) nor accepted when posted."""
+    thresholds(auto=0.999999999, review=0.0001)
+    inside = person(grid, "李春华", birth=dt.date(1979, 6, 2), seq=31, phone="13700001111")
+    outside = person(jurisdiction.grid_b, "李春华", birth=dt.date(1979, 6, 2), seq=33, phone="13700001112")
+    waiting = row(a_list(grid), grid, name="李春华", phone="13700001113", address=ADDRESS)
+    link(waiting)
+    assert waiting.status == RowStatus.REVIEW
+    assert {inside.pk, outside.pk} <= {int(pid) for pid, _p in waiting.candidates}
+    officer = login_client(users[Role.COMMUNITY_OFFICER.value])
+    html = officer.get(page(waiting)).content.decode()
+    assert f'data-person="{inside.pk}"' in html and f'data-person="{outside.pk}"' not in html
+    response = officer.post(page(waiting), {"action": "choose", "person": outside.pk})
+    assert response.status_code == 400 and shows(response.content.decode(), "Choose a person.")
+    waiting.refresh_from_db()
+    assert waiting.status == RowStatus.REVIEW and waiting.person_id is None

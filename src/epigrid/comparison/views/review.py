@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from epigrid.comparison import matching, selectors
 from epigrid.comparison.models import ListRow, RowStatus
 from epigrid.comparison.services import linkage
+from epigrid.core import selectors as core_selectors
 from epigrid.core import services as core_services
 from epigrid.core.errors import DomainError, Forbidden
 from epigrid.core.htmx import paginate, query_without_page, render_page, staff_page
@@ -96,15 +97,18 @@ def _candidate(
     }
 
 
-def _candidates(row: ListRow) -> list[dict[str, Any]]:
+def _candidates(row: ListRow, user: User) -> list[dict[str, Any]]:
+    """The row's candidates the clerk may see (a person outside their area could not be chosen anyway)."""
     pairs = [(int(pid), float(p)) for pid, p in (row.candidates or [])]
-    persons = Person.objects.select_related("grid").in_bulk([pid for pid, _p in pairs])
+    persons = (
+        core_selectors.person_list(actor=user).select_related("grid").in_bulk([pid for pid, _p in pairs])
+    )
     return [_candidate(row, persons[pid], p) for pid, p in pairs if pid in persons]
 
 
 def _page(request: HttpRequest, row: ListRow, *, status: int = 200, **extra: Any) -> HttpResponse:
     user: User = request.user
-    candidates = _candidates(row)
+    candidates = _candidates(row, user)
     found = extra.pop("found", None)
     if found is not None and all(c["person"].pk != found.pk for c in candidates):
         candidates.append(_candidate(row, found, None, found=True))
@@ -163,7 +167,9 @@ def review_row(request: HttpRequest, pk: int) -> HttpResponse:
     person = None
     if action == "choose":
         try:
-            person = Person.objects.filter(pk=int(request.POST.get("person", ""))).first()
+            person = (
+                core_selectors.person_list(actor=user).filter(pk=int(request.POST.get("person", ""))).first()
+            )
         except ValueError:
             person = None
         if person is None:
