@@ -69,6 +69,9 @@ TYPE_PERMS: tuple[tuple[str, str], ...] = (
     ("person.", Perm.PERSON_VIEW),
     ("arrivals.", Perm.PERSON_VIEW),
     ("vaccination.", Perm.VACCINATION_VIEW),
+    ("arrival.", Perm.COMPARISON_VIEW),
+    ("lists.", Perm.COMPARISON_VIEW),
+    ("comparison.", Perm.COMPARISON_VIEW),
 )
 # District-wide announcements every staff account receives, whatever its area.
 BROADCAST_TYPES = frozenset(

@@ -283,3 +283,21 @@ def test_with_redis_another_databases_events_are_not_heard(jurisdiction, users, 
         ['"task_id":78'],
     )
     assert '"task_id":666' not in body
+
+
+def test_vaccination_and_comparison_events_need_their_modules_view(
+    jurisdiction, users, api_client, person_a, mark
+):
+    code = person_a.org_code
+    published = {
+        kind: events.publish(kind, payload={"person_id": person_a.pk}, org_code=code).pk
+        for kind in ("vaccination.dose", "arrival.recorded", "lists.imported", "comparison.run")
+    }
+    seen = {
+        role: {
+            e["id"] for e in full(messages(api_client(users[role]).get(URL, HTTP_LAST_EVENT_ID=str(mark))))
+        }
+        for role in ("grid_worker", "sampler")
+    }
+    assert set(published.values()) <= seen["grid_worker"]  # holds vaccination.view and comparison.view
+    assert not set(published.values()) & seen["sampler"]  # the district sampler holds neither
