@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "epigrid.command",
     "epigrid.vaccination",
     "epigrid.comparison",
+    "epigrid.supplies",
+    "epigrid.medwaste",
     "epigrid.simulation",
 ]
 

@@ -22,6 +22,8 @@ urlpatterns = [
     path("command/", include("epigrid.command.urls")),
     path("vaccination/", include("epigrid.vaccination.urls")),
     path("comparison/", include("epigrid.comparison.urls")),
+    path("supplies/", include("epigrid.supplies.urls")),
+    path("waste/", include("epigrid.medwaste.urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     # the report link of a person in quarantine: /q/<token>

@@ -113,6 +113,35 @@ NAV: dict[str, tuple[Promise, Promise | str]] = {
         _("Comparisons"),
         _("Compare arrivals with tests, screening, vaccination and check-ins; act on the lists."),
     ),
+    "supplies:stock": (
+        _("Supplies"),
+        _("Stock on hand per point and batch, shortages, expiring batches; receive, use, count."),
+    ),
+    "supplies:transfers": (
+        _("Supply transfers"),
+        _("Request supplies, approve, ship and receive them with the quantities checked."),
+    ),
+    "supplies:forecast": (
+        _("Supply forecast"),
+        _("Days of cover at the current rate and the needs of coming testing rounds and quarantine."),
+    ),
+    "supplies:catalogue": (_("Supply catalogue"), _("Items, holding points and their minimum levels.")),
+    "medwaste:app": (
+        _("Medical waste"),
+        _("Label a bag or box, hand waste over and accept it, on your phone."),
+    ),
+    "medwaste:open_bags": (_("Open waste bags"), _("Bags not yet incinerated, by age and where they are.")),
+    "medwaste:alarms": (
+        _("Waste alarms"),
+        _("Storage beyond the limit, weight differences, missing steps, overdue collections."),
+    ),
+    "medwaste:ledger": (_("Waste ledger"), _("The chain of custody of every bag, per institution.")),
+    "medwaste:monthly": (_("Waste totals"), _("Monthly weights by category and party; Excel export.")),
+    "medwaste:trips": (_("Transfer manifests"), _("Collection trips and their manifests (PDF).")),
+    "medwaste:parties": (
+        _("Waste parties"),
+        _("Authorities, institutions, producers, the disposal company, vehicles and members."),
+    ),
     "command:center": (
         _("Command center"),
         _("The whole area on one map: live alarms, situation, instructions to grids, cameras."),

@@ -25,6 +25,7 @@ class Role(models.TextChoices):
     COMMUNITY_OFFICER = "community_officer", _("Community officer")
     SUPPLIES_OFFICER = "supplies_officer", _("Supplies officer")
     WASTE_OFFICER = "waste_officer", _("Medical-waste officer")
+    WASTE_HANDLER = "waste_handler", _("Medical-waste handler")
     PUBLICITY_EDITOR = "publicity_editor", _("Publicity editor")
     VENUE_OPERATOR = "venue_operator", _("Venue operator")
     VENUE_KIOSK = "venue_kiosk", _("Venue scanner")
@@ -76,6 +77,12 @@ class Perm:
     COMPARISON_REVIEW = "comparison.review"  # decide uncertain matches (clerical review)
     COMPARISON_RUN = "comparison.run"  # comparison rules: define, run, act on their action lists
     DOSSIER_VIEW = "dossier.view"  # the one-person dossier joining every archive (each opening audited)
+    SUPPLIES_VIEW = "supplies.view"  # stock, ledgers, transfers, shortage alerts and the forecast in scope
+    SUPPLIES_MOVE = "supplies.move"  # receive, use, request and ship supplies at points in scope; counts
+    SUPPLIES_MANAGE = "supplies.manage"  # catalogue, points, levels; approve transfers; adjust, write off
+    WASTE_HANDLE = "waste.handle"  # label bags, offer and accept handovers for one's own waste parties
+    WASTE_VIEW = "waste.view"  # oversight: ledgers, open bags, alarms, monthly totals, manifests in scope
+    WASTE_MANAGE = "waste.manage"  # parties, members, vehicles; handle waste alarms
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,18 @@ _COMPARE_ALL = frozenset(
         Perm.DOSSIER_VIEW,
     }
 )
+# Supplies: stock and its alerts (supplies.view), transfers (request/ship/receive), the forecast, the catalogue.
+_STOCK_NAV = "supplies:stock"
+_SUPPLIES_NAV = (_STOCK_NAV, "supplies:transfers", "supplies:forecast")
+_SUPPLIES_USE = frozenset({Perm.SUPPLIES_VIEW, Perm.SUPPLIES_MOVE})
+# Medical waste: the handler's phone page (label, offer, accept) and the oversight pages.
+_WASTE_APP_NAV = "medwaste:app"
+_WASTE_OVERSIGHT_NAV = ("medwaste:open_bags", "medwaste:alarms", "medwaste:ledger", "medwaste:monthly")
+_WASTE_NAV = (*_WASTE_OVERSIGHT_NAV, "medwaste:trips")
+# Producers of medical waste (sampling points, clinics, quarantine sites) label and hand over their own bags
+# and use and request supplies there.
+_PRODUCER = _SUPPLIES_USE | {Perm.WASTE_HANDLE}
+_PRODUCER_NAV = (_WASTE_APP_NAV, _STOCK_NAV, "supplies:transfers")
 _READ_PEOPLE = frozenset({Perm.PERSON_VIEW, Perm.ORGUNIT_VIEW})
 _REVEAL = frozenset({Perm.PERSON_REVEAL})
 _VENUES = frozenset({Perm.VENUE_VIEW, Perm.CHECKIN_VIEW})
@@ -194,6 +213,10 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.ALARM_HANDLE,
                 Perm.CAMERA_MANAGE,
                 Perm.VACCINATION_MANAGE,
+                Perm.SUPPLIES_VIEW,
+                Perm.SUPPLIES_MANAGE,
+                Perm.WASTE_VIEW,
+                Perm.WASTE_MANAGE,
             }
             | _CODES
             | _VACC_VIEW
@@ -216,6 +239,10 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 "quarantine:site_list",
                 *_GRID_NAV,
                 "grids:assessment",
+                *_SUPPLIES_NAV,
+                "supplies:catalogue",
+                *_WASTE_NAV,
+                "medwaste:parties",
                 "core:audit_list",
                 "core:policy_list",
             ),
@@ -238,7 +265,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.CAMERA_MANAGE,
             }
             | _VACC_VIEW
-            | {Perm.COMPARISON_VIEW, Perm.COMPARISON_RUN, Perm.DOSSIER_VIEW},
+            | {Perm.COMPARISON_VIEW, Perm.COMPARISON_RUN, Perm.DOSSIER_VIEW}
+            | {Perm.SUPPLIES_VIEW, Perm.WASTE_VIEW},
             nav=(
                 _COMMAND_NAV,
                 *_STAFF_NAV,
@@ -255,6 +283,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 *_QUARANTINE_NAV,
                 *_GRID_NAV,
                 "grids:assessment",
+                *_SUPPLIES_NAV,
+                *_WASTE_OVERSIGHT_NAV,
                 "core:policy_list",
             ),
         ),
@@ -294,8 +324,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         ),
         RoleSpec(
             Role.SAMPLER,
-            _READ_PEOPLE | _DOOR | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE},
-            nav=(*_STAFF_NAV, _STATION_NAV, "testing:handover", _VERIFY_NAV, _EMERGENCY_NAV),
+            _READ_PEOPLE | _DOOR | _PRODUCER | {Perm.PERSON_EDIT, Perm.TESTING_SAMPLE},
+            nav=(*_STAFF_NAV, _STATION_NAV, "testing:handover", *_PRODUCER_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
         ),
         RoleSpec(
             Role.LAB_TECHNICIAN,
@@ -304,14 +334,15 @@ ROLE_SPECS: dict[str, RoleSpec] = {
         ),
         RoleSpec(
             Role.VACCINATOR,
-            _READ_PEOPLE | _DOOR | _VACC_VIEW | {Perm.PERSON_EDIT, Perm.VACCINATION_RECORD},
-            nav=(*_STAFF_NAV, *_VACC_DESK_NAV, _COVERAGE_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
+            _READ_PEOPLE | _DOOR | _VACC_VIEW | _PRODUCER | {Perm.PERSON_EDIT, Perm.VACCINATION_RECORD},
+            nav=(*_STAFF_NAV, *_VACC_DESK_NAV, _COVERAGE_NAV, *_PRODUCER_NAV, _VERIFY_NAV, _EMERGENCY_NAV),
         ),
         RoleSpec(
             Role.QUARANTINE_MANAGER,
             _READ_PEOPLE
             | _REVEAL
             | _CODES
+            | _PRODUCER
             # case.view: placing a case's contacts means reading the case's contact list.
             | {
                 Perm.QUARANTINE_VIEW,
@@ -325,6 +356,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 *_QUARANTINE_NAV,
                 "quarantine:site_list",
                 "quarantine:place",
+                *_PRODUCER_NAV,
                 *_CASES_NAV,
                 _CODES_NAV,
                 _VERIFY_NAV,
@@ -360,7 +392,9 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.TASK_DISPATCH,
                 Perm.COMMAND_VIEW,
                 Perm.ALARM_HANDLE,
+                Perm.WASTE_VIEW,
             }
+            | _SUPPLIES_USE
             | _COMPARE_ALL,
             nav=(
                 *_LOCAL_NAV,  # holds the key-region archive
@@ -374,12 +408,28 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 *_QUARANTINE_NAV,
                 *_GRID_NAV,
                 "grids:staffing",
+                *_SUPPLIES_NAV,
+                *_WASTE_OVERSIGHT_NAV,
             ),
         ),
         RoleSpec(
-            Role.SUPPLIES_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")
+            Role.SUPPLIES_OFFICER,
+            frozenset({Perm.ORGUNIT_VIEW, Perm.SUPPLIES_MANAGE}) | _SUPPLIES_USE,
+            nav=("core:home", *_SUPPLIES_NAV, "supplies:catalogue", "core:orgunit_map"),
         ),
-        RoleSpec(Role.WASTE_OFFICER, frozenset({Perm.ORGUNIT_VIEW}), nav=("core:home", "core:orgunit_map")),
+        # The authorities' officer (health and environment bureaus): oversight, parties, alarm handling.
+        RoleSpec(
+            Role.WASTE_OFFICER,
+            frozenset({Perm.ORGUNIT_VIEW, Perm.WASTE_VIEW, Perm.WASTE_MANAGE}),
+            nav=("core:home", *_WASTE_NAV, "medwaste:parties", "core:orgunit_map"),
+        ),
+        # Storage keepers of medical institutions, drivers and plant operators of the disposal company: they act
+        # for the waste parties they are members of (medwaste.services), and see the trips' manifests.
+        RoleSpec(
+            Role.WASTE_HANDLER,
+            frozenset({Perm.WASTE_HANDLE}),
+            nav=("core:home", _WASTE_APP_NAV, "medwaste:trips"),
+        ),
         RoleSpec(Role.PUBLICITY_EDITOR, frozenset(), nav=("core:home",)),
         # Operators see and manage only the venues they run (places.selectors), wherever their org unit is.
         RoleSpec(

@@ -72,6 +72,8 @@ TYPE_PERMS: tuple[tuple[str, str], ...] = (
     ("arrival.", Perm.COMPARISON_VIEW),
     ("lists.", Perm.COMPARISON_VIEW),
     ("comparison.", Perm.COMPARISON_VIEW),
+    ("supplies.", Perm.SUPPLIES_VIEW),
+    ("waste.", Perm.WASTE_VIEW),
 )
 # District-wide announcements every staff account receives, whatever its area.
 BROADCAST_TYPES = frozenset(

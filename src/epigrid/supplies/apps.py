@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SuppliesConfig(AppConfig):
+    name = "epigrid.supplies"
+    label = "supplies"
+    verbose_name = _("Supplies")
+
+    def ready(self) -> None:
+        from epigrid.core import scope
+        from epigrid.supplies import tasks  # noqa: F401 - registers the periodic shortage check
+        from epigrid.supplies.models import HoldingPoint, Movement, ReorderRule, Stock, StockCount, Transfer
+
+        for model in (HoldingPoint, Stock, Movement, ReorderRule, Transfer, StockCount):
+            scope.register(model)
