@@ -8,9 +8,13 @@ class MedwasteConfig(AppConfig):
     verbose_name = _("Medical waste")
 
     def ready(self) -> None:
-        from epigrid.core import scope
+        from epigrid.core import events, scope
         from epigrid.medwaste import tasks  # noqa: F401 - registers the periodic alarm evaluation
         from epigrid.medwaste.models import Bag, CustodyRecord, Handover, Party, Trip, Vehicle, WasteAlarm
 
         for model in (Party, Vehicle, Bag, CustodyRecord, Handover, Trip, WasteAlarm):
             scope.register(model)
+        from epigrid.medwaste.handlers import HANDLERS
+
+        for event_type, handler in HANDLERS.items():
+            events.subscribe(event_type, handler)

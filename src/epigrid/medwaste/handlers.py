@@ -1,0 +1,9 @@
+"""Reactions to domain events, one handler per reaction, registered in ``apps.py`` from :data:`HANDLERS`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from epigrid.core.models import Event
+
+HANDLERS: dict[str, Callable[[Event], None]] = {}
