@@ -54,6 +54,7 @@ TYPE_PERMS: tuple[tuple[str, str], ...] = (
     ("test.", Perm.TESTING_VIEW),
     ("testing.", Perm.TESTING_VIEW),
     ("box.", Perm.TESTING_VIEW),
+    ("tube.", Perm.TESTING_VIEW),
     ("healthcode.", Perm.HEALTHCODE_VIEW),
     ("quarantine.", Perm.QUARANTINE_VIEW),
     ("symptom.", Perm.QUARANTINE_VIEW),

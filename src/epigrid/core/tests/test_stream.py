@@ -291,7 +291,13 @@ def test_vaccination_and_comparison_events_need_their_modules_view(
     code = person_a.org_code
     published = {
         kind: events.publish(kind, payload={"person_id": person_a.pk}, org_code=code).pk
-        for kind in ("vaccination.dose", "arrival.recorded", "lists.imported", "comparison.run")
+        for kind in (
+            "vaccination.dose",
+            "arrival.recorded",
+            "lists.imported",
+            "comparison.run",
+            "tube.positive",
+        )
     }
     seen = {
         role: {
@@ -299,5 +305,21 @@ def test_vaccination_and_comparison_events_need_their_modules_view(
         }
         for role in ("grid_worker", "sampler")
     }
-    assert set(published.values()) <= seen["grid_worker"]  # holds vaccination.view and comparison.view
-    assert not set(published.values()) & seen["sampler"]  # the district sampler holds neither
+    assert set(published.values()) <= seen["grid_worker"]  # holds vaccination/comparison/testing.view
+    assert not set(published.values()) & seen["sampler"]  # the district sampler holds none of them
+
+
+def test_supplies_and_waste_events_need_their_modules_view(jurisdiction, users, api_client, person_a, mark):
+    code = person_a.org_code
+    published = {
+        kind: events.publish(kind, payload={"count": 1}, org_code=code).pk
+        for kind in ("supplies.shortage", "waste.alarm")
+    }
+    seen = {
+        role: {
+            e["id"] for e in full(messages(api_client(users[role]).get(URL, HTTP_LAST_EVENT_ID=str(mark))))
+        }
+        for role in ("community_officer", "grid_worker")
+    }
+    assert set(published.values()) <= seen["community_officer"]  # holds supplies.view and waste.view
+    assert not set(published.values()) & seen["grid_worker"]  # holds neither
