@@ -186,6 +186,9 @@ class ReorderRule(models.Model):
     min_quantity = models.PositiveIntegerField(_("minimum level"), default=0)
     min_cover_days = models.PositiveSmallIntegerField(_("minimum days of cover"), default=0)
     org_code = models.CharField(max_length=15, db_index=True)
+    # When the running shortage episode was announced (the hourly check sets it once and clears it when the
+    # point is no longer short), so that one shortage is announced once, not every hour.
+    short_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["point", "item"], name="supplies_reorder_unique")]

@@ -5,3 +5,11 @@ from django.http import HttpRequest, HttpResponse
 
 def transfer_list(request: HttpRequest) -> HttpResponse:
     raise NotImplementedError
+
+
+def transfer_new(request: HttpRequest) -> HttpResponse:
+    raise NotImplementedError
+
+
+def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    raise NotImplementedError
