@@ -8,7 +8,7 @@ grid's centre, never at their address. Titles are translated when shown, from ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.urls import reverse
@@ -132,6 +132,25 @@ def _box(event: Event) -> Place:
     )
 
 
+def _waste(event: Event) -> Place:
+    # At the party where the waste is (its coordinates, its place's, or its area's centre), named by the
+    # party; one alarm per waste alarm, linking to it.
+    from epigrid.medwaste.models import Party
+
+    payload = event.payload
+    alarm_id = payload.get("alarm_id")
+    party = Party.objects.filter(pk=payload.get("party_id")).only("name").first()
+    extra = {
+        "url": reverse("medwaste:alarm_detail", args=[alarm_id]) if alarm_id else "",
+        "subject": f"waste:{alarm_id}",
+    }
+    params = {"place": party.name} if party is not None else {}
+    if payload.get("lat") is not None and payload.get("lng") is not None:
+        return Place(org_code=event.org_code, lat=payload["lat"], lng=payload["lng"], params=params, **extra)
+    place = _at_unit(event.org_code, **extra)
+    return replace(place, params={"place": place.params.get("area", ""), **params})
+
+
 def _district(event: Event) -> Place:
     return Place(org_code=event.org_code, url=reverse("core:audit_list"), subject=event.type)
 
@@ -166,6 +185,9 @@ ALARM_TYPES: dict[str, AlarmType] = {
     ),
     "box.discrepancy": AlarmType(
         Severity.WARNING, _("Box %(box)s arrived with missing or extra tubes"), _box, fold=True
+    ),
+    "waste.alarm": AlarmType(
+        Severity.WARNING, _("Medical-waste alarm at %(place)s"), _waste, fold=True
     ),
     # Only serious adverse events after immunization (severe, hospitalised, died) are alarms.
     "vaccination.aefi": AlarmType(
