@@ -1,0 +1,3 @@
+"""Reads of medical waste, scoped (``core.scope``)."""
+
+from epigrid.medwaste.selectors.custody import *  # noqa: F403
