@@ -104,14 +104,12 @@ def stock_list(*, actor: User | None, point: HoldingPoint | None = None) -> Quer
     )
 
 
-def stock_totals(*, actor: User | None, point: HoldingPoint | None = None) -> dict[tuple[int, int], int]:
-    """(point pk, item pk) → units on hand, expired batches included."""
-    rows = (
-        stock_list(actor=actor, point=point)
-        .values("point_id", "item_id")
-        .annotate(n=Sum("quantity"))
-        .order_by()
-    )
+def stock_totals(*, actor: User | None, points: list[int] | None = None) -> dict[tuple[int, int], int]:
+    """(point pk, item pk) → units on hand, expired batches included; of ``points`` (pks) when given."""
+    qs = stock_list(actor=actor)
+    if points is not None:
+        qs = qs.filter(point_id__in=points)
+    rows = qs.values("point_id", "item_id").annotate(n=Sum("quantity")).order_by()
     return {(r["point_id"], r["item_id"]): r["n"] for r in rows}
 
 

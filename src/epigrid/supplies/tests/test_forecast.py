@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import pytest
 from django.utils import timezone
 
 from epigrid.core.tests.factories import PersonFactory

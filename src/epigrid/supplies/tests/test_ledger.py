@@ -102,7 +102,7 @@ def test_bad_receipts_are_refused_precisely(point, masks):
             actor=None, point=point, item=swabs, quantity=5, lot_number="X", expires_on=yesterday
         )
     factories.receive(point, swabs, 5, lot="A1", expires_in_days=100)
-    with pytest.raises(DomainError, match="Lot A1 of .* expires on"):
+    with pytest.raises(DomainError, match=r"Lot A1 of .* expires on"):
         factories.receive(point, swabs, 5, lot="A1", expires_in_days=101)
     assert Movement.objects.count() == 1 and Batch.objects.filter(item=swabs).count() == 1
 

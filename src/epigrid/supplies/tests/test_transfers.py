@@ -52,8 +52,12 @@ def test_the_whole_workflow_moves_stock_first_expiry_first(setup, users):
     assert factories.on_hand(clinic, swabs) == 15
     kinds = sorted(transfer.movements.values_list("kind", "quantity"))
     assert kinds == sorted(
-        [(MovementKind.TRANSFER_OUT, -10), (MovementKind.TRANSFER_OUT, -5)]
-        + [(MovementKind.TRANSFER_IN, 10), (MovementKind.TRANSFER_IN, 5)]
+        [
+            (MovementKind.TRANSFER_OUT, -10),
+            (MovementKind.TRANSFER_OUT, -5),
+            (MovementKind.TRANSFER_IN, 10),
+            (MovementKind.TRANSFER_IN, 5),
+        ]
     )
     types = list(
         Event.objects.filter(type__startswith="supplies.transfer")
@@ -70,7 +74,7 @@ def test_the_whole_workflow_moves_stock_first_expiry_first(setup, users):
 
 
 def test_a_quantity_mismatch_is_flagged_needs_a_note_and_is_announced(setup, users):
-    store, clinic, swabs = setup
+    _store, clinic, swabs = setup
     transfer = _shipped(setup, users)
     soon, late = ShippedLot.objects.filter(line__transfer=transfer).order_by("pk")
     with pytest.raises(DomainError, match="say why in the note"):
