@@ -131,7 +131,7 @@ def open_bags_summary(
         .order_by("oldest")
     )
     names = dict(Party.objects.filter(pk__in={r["holder"] for r in rows}).values_list("pk", "name"))
-    stage_labels = dict(Stage.choices)
+    stage_labels = {value: str(label) for value, label in Stage.choices}
     groups = [
         {
             "holder_id": r["holder"],
@@ -324,7 +324,7 @@ def monthly_totals(*, actor: User, month: dt.date) -> list[dict[str, Any]]:
         item = row(r["bag__producer"], r["bag__category"])
         item["burnt_n"], item["burnt_g"] = r["n"], r["g"] or 0
     names = dict(Party.objects.filter(pk__in={p for p, _c in rows}).values_list("pk", "name"))
-    labels = dict(WasteCategory.choices)
+    labels = {value: str(label) for value, label in WasteCategory.choices}
     out = [
         {
             **item,
@@ -338,7 +338,7 @@ def monthly_totals(*, actor: User, month: dt.date) -> list[dict[str, Any]]:
 
 def monthly_category_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The month's rows summed per category (in the categories' order)."""
-    labels = dict(WasteCategory.choices)
+    labels = {value: str(label) for value, label in WasteCategory.choices}
     totals = {
         c: {
             "category": c,

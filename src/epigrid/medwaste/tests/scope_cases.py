@@ -36,3 +36,16 @@ def make_handover(grid, person):
 @scope_case("medwaste.trip")
 def make_trip(grid, person):
     return factories.bag_at(Stage.COLLECTED, area=grid).trip
+
+
+@scope_case("medwaste.wastealarm")
+def make_alarm(grid, person):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from epigrid.medwaste.services.alarms import waste_alarms_evaluate
+
+    bag = factories.bag_at(Stage.STORED, area=grid)
+    waste_alarms_evaluate(now=timezone.now() + dt.timedelta(hours=49), bag_ids=[bag.pk])
+    return bag.alarms.get()
