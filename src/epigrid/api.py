@@ -18,7 +18,6 @@ from epigrid.medwaste.api import router as medwaste_router
 from epigrid.places.api import router as places_router
 from epigrid.quarantine.api import router as quarantine_router
 from epigrid.supplies.api import router as supplies_router
-from epigrid.supplies.api import router as supplies_router
 from epigrid.testing.api import router as testing_router
 from epigrid.testing.ocr_api import router as ocr_router
 from epigrid.vaccination.api import router as vaccination_router
@@ -77,6 +76,5 @@ api.add_router("/", grids_router)
 api.add_router("/", command_router)
 api.add_router("/", vaccination_fhir_router)
 api.add_router("/", vaccination_router)
-api.add_router("/", supplies_router)
 api.add_router("/", supplies_router)
 api.add_router("/", medwaste_router)
