@@ -7,8 +7,10 @@ Cases are only ever counts per grid: no case, contact or quarantined person is p
 person's location leaves the server. The counts are aggregates, so they are shown to every account with
 ``command.view`` inside its scope (a community officer sees how many cases each of their grids has, not who).
 
-Layers of modules that are not built yet (medical waste) are empty lists and are named in ``unavailable``,
-so that the page can say so instead of showing an empty layer as "nothing there".
+Layers of modules that are not built yet (none now) are empty lists and are named in ``unavailable``,
+so that the page can say so instead of showing an empty layer as "nothing there". The medical-waste layer
+(``medwaste.selectors.oversight.waste_points``) is counts per storage point and producer with party names,
+so it follows the map's rule: every ``command.view`` holder sees it inside their scope.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from epigrid.core.scope import prefix_q, scoped
 from epigrid.core.selectors import general_rule, orgunit_list, policy_param
 from epigrid.grids.models import OPEN_STATES, Task
 from epigrid.investigation.models import Case, Classification, Contact, ContactStatus, Outcome
+from epigrid.medwaste.selectors.oversight import waste_points
 from epigrid.places.models import VenueStatus, VenueType
 from epigrid.places.selectors import venue_list
 from epigrid.quarantine.models import OPEN_STATUSES, Placement
@@ -47,7 +50,7 @@ LAYERS = (
     "cameras",
     "alarms",
 )
-NOT_BUILT = ("waste_points",)  # its module does not exist yet
+NOT_BUILT: tuple[str, ...] = ()  # layers whose module does not exist yet
 MEASURES = ("cases", "contacts", "quarantined", "untested", "tasks_open", "tasks_overdue")
 ACTIVE_ALARM_STATUSES = (AlarmStatus.OPEN, AlarmStatus.ACKNOWLEDGED, AlarmStatus.ASSIGNED)
 INFECTED = (Classification.CONFIRMED, Classification.ASYMPTOMATIC)
@@ -107,7 +110,7 @@ def map_layers(
         "sampling_points": lambda: sampling_point_layer(actor=actor, now=now),
         "quarantine_sites": lambda: quarantine_site_layer(actor=actor),
         "vaccination_sites": lambda: vaccination_site_layer(actor=actor, now=now),
-        "waste_points": list,
+        "waste_points": lambda: waste_points(actor=actor, now=now),
         "cameras": lambda: camera_layer(actor=actor),
         "alarms": lambda: alarm_layer(actor=actor),
     }

@@ -84,7 +84,8 @@ def test_renders_in_chinese_by_default_with_the_numbers(jurisdiction, users, log
     assert zh("Command center") in html and zh("Situation") in html and zh("Alarms") in html
     assert counter_cells(html, "checkins") == ("2", "0")
     assert counter_cells(html, "vaccination_doses") == ("0", "0")
-    assert zh("Vaccination sites") in html and zh("not available yet") in html  # medical waste's layer
+    assert zh("Vaccination sites") in html and zh("Medical-waste points") in html
+    assert zh("not available yet") not in html  # every layer's module is built
     situation = json_data(html, "cc-situation-data")
     assert situation["counters"]["checkins"] == {"today": 2, "yesterday": 0}
 
@@ -106,7 +107,8 @@ def test_the_script_gets_paths_permissions_and_the_tile_url(jurisdiction, users,
     assert config["api"]["map"] == "/api/v1/command/map"
     assert config["api"]["stream"] == "/api/v1/events/stream"
     assert config["canDispatch"] is True and config["canHandleAlarms"] is True
-    assert set(config["notBuilt"]) == {"waste_points"}
+    assert config["notBuilt"] == []
+    assert config["labels"]["waste_open_bags"]  # the medical-waste points' popup
     assert config["labels"]["doses_today"]  # the vaccination sites' popup
     assert 'id="cc-instruction-form"' in html
 

@@ -258,12 +258,45 @@ def test_venue_occupancy_agrees_with_the_checkins_page(scene, users):
         assert on_map == page and sum(page.values()) >= 2, role
 
 
-def test_modules_not_built_are_empty_and_named(scene, users):
+def test_only_the_requested_layers_come_and_none_is_unavailable(scene, users):
     data = map_layers(actor=users["commander"], layers={"vaccination_sites", "waste_points", "cameras"})
-    assert data["waste_points"] == [] and data["unavailable"] == ["waste_points"]
+    assert data["waste_points"] == [] and data["unavailable"] == []  # built; no waste party in this scene
     assert data["vaccination_sites"] == []  # built, and there is no site in this scene
     assert "grids" not in data and "venues" not in data
     assert map_layers(actor=users["commander"], layers={"grids"})["unavailable"] == []
+
+
+def test_waste_points_count_waiting_bags_and_alarms_in_scope(jurisdiction, users):
+    import datetime as dt
+
+    from epigrid.medwaste.models import Stage
+    from epigrid.medwaste.services.alarms import waste_alarms_evaluate
+    from epigrid.medwaste.tests import wasterows
+
+    now = timezone.now()
+    chain_a = wasterows.chain(jurisdiction.grid_a)  # the institution has coordinates, the producer none
+    chain_b = wasterows.chain(jurisdiction.grid_b)
+    hour = dt.timedelta(hours=1)
+    wasterows.bag(chain_a, [(Stage.LABELLED, now - 51 * hour, 1500), (Stage.STORED, now - 49 * hour, 1500)])
+    wasterows.bag(chain_a, [(Stage.LABELLED, now - 3 * hour, 500)])
+    wasterows.bag(chain_b, [(Stage.LABELLED, now - 2 * hour, 700)])
+    waste_alarms_evaluate(now=now)
+    points = {
+        p["id"]: p for p in map_layers(actor=users["commander"], layers={"waste_points"})["waste_points"]
+    }
+    storage = points[chain_a.institution.pk]
+    assert (storage["open_bags"], storage["open_kg"], storage["alarms"]) == (1, 1.5, 1)
+    assert storage["oldest_hours"] == 51.0 and (storage["lat"], storage["lng"]) == (37.51, 121.21)
+    producer = points[chain_a.producer.pk]  # at its grid's centre
+    assert (producer["lat"], producer["lng"]) == (
+        jurisdiction.grid_a.centroid_lat,
+        jurisdiction.grid_a.centroid_lng,
+    )
+    assert producer["open_bags"] == 1 and producer["alarms"] == 0
+    assert set(points) >= {chain_b.producer.pk}
+    officer = map_layers(actor=users["community_officer"], layers={"waste_points"})["waste_points"]
+    assert {p["id"] for p in officer} == {chain_a.institution.pk, chain_a.producer.pk}  # community A only
+    assert all("handler" not in str(p) for p in officer)
 
 
 @pytest.fixture
@@ -440,7 +473,7 @@ def test_api_map_per_role(scene, users, api_client, login_client, jurisdiction):
     officer = api_client(users["community_officer"]).get(url).json()
     assert set(by_code(officer)) == {jurisdiction.grid_a.code}
     assert set(officer) >= set(LAYERS)
-    assert officer["unavailable"] == ["waste_points"]
+    assert officer["unavailable"] == []
 
 
 def test_api_map_rejects_unknown_names(users, api_client, jurisdiction):

@@ -47,6 +47,7 @@ __all__ = [
     "open_bags_summary",
     "parties_in_scope",
     "party_points",
+    "waste_points",
 ]
 
 OPEN_STAGES = (Stage.LABELLED, Stage.STORED, Stage.COLLECTED, Stage.DELIVERED)
@@ -355,3 +356,61 @@ def monthly_category_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for key in ("labelled_n", "labelled_g", "burnt_n", "burnt_g"):
             t[key] += r[key]
     return [t for t in totals.values() if t["labelled_n"] or t["burnt_n"]]
+
+
+# --- the command center's layer --------------------------------------------------------------------------
+
+
+def waste_points(*, actor: User, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Temporary storage points (institutions) and producers in scope, where they are, with the bags waiting
+    there (labelled at a producer, stored at an institution), the oldest one's age since labelling, and the
+    waste alarms being handled about them or their bags. Counts only: no person is named. Three grouped
+    queries (parties, bags by holder, alarms by party / bag holder) and one for the places."""
+    now = now or timezone.now()
+    parties = list(
+        parties_in_scope(actor=actor, kinds=(PartyKind.INSTITUTION, PartyKind.PRODUCER))
+        .filter(active=True)
+        .values("pk", "name", "kind", "org_code", "collection_interval_hours")
+    )
+    ids = [p["pk"] for p in parties]
+    waiting = {
+        r["holder"]: (r["n"], r["g"], r["oldest"])
+        for r in scoped(Bag.objects.filter(stage__in=(Stage.LABELLED, Stage.STORED)), actor)
+        .values("holder")
+        .annotate(n=Count("pk"), g=Sum("weight_g"), oldest=Min("labelled_at"))
+    }
+    alarms: dict[int, int] = {}
+    for party_id, holder_id, n in (
+        scoped(
+            WasteAlarm.objects.filter(active=True, state__in=(AlarmState.OPEN, AlarmState.ACKNOWLEDGED)),
+            actor,
+        )
+        .values("party", "bag__holder")
+        .annotate(n=Count("pk"))
+        .values_list("party", "bag__holder", "n")
+    ):
+        key = party_id or holder_id
+        if key:
+            alarms[key] = alarms.get(key, 0) + n
+    points = party_points(ids)
+    out = []
+    for p in parties:
+        lat, lng = points.get(p["pk"], (None, None))
+        if lat is None or lng is None:
+            continue
+        n, grams, oldest = waiting.get(p["pk"], (0, 0, None))
+        out.append(
+            {
+                "id": p["pk"],
+                "name": p["name"],
+                "kind": p["kind"],
+                "org_code": p["org_code"],
+                "lat": lat,
+                "lng": lng,
+                "open_bags": n,
+                "open_kg": round((grams or 0) / 1000, 1),
+                "oldest_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
+                "alarms": alarms.get(p["pk"], 0),
+            }
+        )
+    return out

@@ -373,6 +373,25 @@
     });
   }
 
+  function applyWastePoints(items) {
+    // Temporary storage points and producers: red with a waste alarm being handled, amber when the oldest
+    // waiting bag was labelled more than 36 hours ago, green otherwise; sized by the bags waiting.
+    groups.waste_points.clearLayers();
+    items.forEach(function (w) {
+      var colour = w.alarms > 0 ? "#c92a2a" : (w.oldest_hours || 0) > 36 ? "#d97706" : "#2b8a3e";
+      circle(w, {
+        radius: Math.min(14, (w.kind === "institution" ? 6 : 4) + Math.sqrt(w.open_bags || 0)),
+        color: colour, fillColor: colour, fillOpacity: 0.6,
+      }, function () {
+        return info(w.name, [
+          [T.waste_open_bags, w.open_bags + " (" + w.open_kg + " kg)"],
+          [T.waste_oldest_hours, w.oldest_hours === null ? "—" : w.oldest_hours],
+          [T.waste_alarms, w.alarms],
+        ]);
+      }).addTo(groups.waste_points);
+    });
+  }
+
   var APPLY = {
     grids: null,
     venues: applyVenues,
@@ -381,7 +400,7 @@
     cameras: applyCameras,
     alarms: syncAlarmsFromLayer,
     vaccination_sites: applyVaccinationSites,
-    waste_points: function () {},
+    waste_points: applyWastePoints,
   };
 
   var mapLoading = false;
