@@ -9,6 +9,7 @@ class SuppliesConfig(AppConfig):
 
     def ready(self) -> None:
         from epigrid.core import events, scope
+        from epigrid.simulation import supplies_demo  # noqa: F401 - registers the demo step
         from epigrid.supplies import tasks  # noqa: F401 - registers the periodic shortage check
         from epigrid.supplies.models import HoldingPoint, Movement, ReorderRule, Stock, StockCount, Transfer
 
