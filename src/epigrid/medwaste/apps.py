@@ -18,3 +18,4 @@ class MedwasteConfig(AppConfig):
 
         for event_type, handler in HANDLERS.items():
             events.subscribe(event_type, handler)
+        from epigrid.simulation import medwaste_demo  # noqa: F401 - registers the demo step

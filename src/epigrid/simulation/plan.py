@@ -257,6 +257,7 @@ DEMO_STAFF: list[tuple[str, str, str]] = [
     ("community", Role.COMMUNITY_OFFICER, "community"),
     ("supplies", Role.SUPPLIES_OFFICER, "district"),
     ("waste", Role.WASTE_OFFICER, "district"),
+    ("wastehandler", Role.WASTE_HANDLER, "district"),
     ("publicity", Role.PUBLICITY_EDITOR, "district"),
     ("venue", Role.VENUE_OPERATOR, "district"),
 ]

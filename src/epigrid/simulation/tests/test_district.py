@@ -89,6 +89,7 @@ def test_demo_accounts_have_their_roles_and_scopes(loaded):
         "community": Role.COMMUNITY_OFFICER,
         "supplies": Role.SUPPLIES_OFFICER,
         "waste": Role.WASTE_OFFICER,
+        "wastehandler": Role.WASTE_HANDLER,
         "publicity": Role.PUBLICITY_EDITOR,
         "venue": Role.VENUE_OPERATOR,
         "commander": Role.COMMANDER,

@@ -51,7 +51,7 @@ def test_tiny_has_the_promised_size(tiny):
     assert 1_950 <= counts["residents"] <= 2_050
     assert counts["streets"] == 3
     assert counts["grids"] >= counts["communities"] >= counts["streets"]
-    assert counts["accounts"] == len(DEMO_USERNAMES) == 19
+    assert counts["accounts"] == len(DEMO_USERNAMES) == 20
 
 
 def test_codes_extend_their_parents(tiny):
