@@ -29,6 +29,7 @@ from epigrid.supplies.models import (
     MovementKind,
     PointKind,
     ReorderRule,
+    ShippedLot,
     Stock,
     StockCount,
     Transfer,
@@ -170,6 +171,33 @@ def transfer_list(*, actor: User | None, status: str = "") -> QuerySet[Transfer]
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-requested_at", "-pk")
+
+
+def transfer_lots(transfer: Transfer) -> QuerySet[ShippedLot]:
+    """What left the sender for ``transfer`` (an already scoped transfer), per batch."""
+    return (
+        ShippedLot.objects.filter(line__transfer=transfer)
+        .select_related("batch", "line__item")
+        .order_by("pk")
+    )
+
+
+def linkable_places(*, actor: User) -> dict[str, object]:
+    """The places in the actor's area a holding point may serve, keyed ``s:<pk>`` (sampling point),
+    ``q:<pk>`` (centralised quarantine site) and ``v:<pk>`` (vaccination site)."""
+    from epigrid.quarantine.models import Site, SiteKind
+    from epigrid.testing.models import SamplingPoint
+    from epigrid.vaccination.models import VaccinationSite
+
+    found: dict[str, object] = {}
+    for prefix, qs in (
+        ("s", SamplingPoint.objects.filter(active=True)),
+        ("q", Site.objects.filter(kind=SiteKind.CENTRALISED)),
+        ("v", VaccinationSite.objects.filter(active=True)),
+    ):
+        for obj in scoped(qs, actor).order_by("name")[:500]:
+            found[f"{prefix}:{obj.pk}"] = obj
+    return found
 
 
 def transfer_get(*, actor: User | None, pk: int) -> Transfer:

@@ -15,28 +15,10 @@ from epigrid.core import selectors as core_selectors
 from epigrid.core.htmx import render_page, staff_page
 from epigrid.core.models import User
 from epigrid.core.roles import Perm
-from epigrid.core.scope import scoped
 from epigrid.supplies import selectors
 from epigrid.supplies.forms import ItemForm, PointForm, RuleForm
 from epigrid.supplies.services import catalogue
 from epigrid.supplies.views.common import attempt
-
-
-def _links(user: User) -> dict[str, object]:
-    """The places a point may serve, keyed ``s:<pk>`` (sampling point), ``q:`` (quarantine site), ``v:``."""
-    from epigrid.quarantine.models import Site, SiteKind
-    from epigrid.testing.models import SamplingPoint
-    from epigrid.vaccination.models import VaccinationSite
-
-    found: dict[str, object] = {}
-    for prefix, qs in (
-        ("s", SamplingPoint.objects.filter(active=True)),
-        ("q", Site.objects.filter(kind=SiteKind.CENTRALISED)),
-        ("v", VaccinationSite.objects.filter(active=True)),
-    ):
-        for obj in scoped(qs, user).order_by("name")[:500]:
-            found[f"{prefix}:{obj.pk}"] = obj
-    return found
 
 
 def _save_point(user: User, form: PointForm, links: dict[str, object]) -> object:
@@ -67,7 +49,7 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     items = list(selectors.item_list(active_only=False))
     points = list(selectors.point_list(actor=user).order_by("name"))
-    links = _links(user)
+    links = selectors.linkable_places(actor=user)
     areas = [(u.code, f"{u.name} ({u.code})") for u in core_selectors.orgunit_list(actor=user)]
     link_choices = [(key, f"{obj}") for key, obj in links.items()]
     item_form = ItemForm(data if action == "item" else None)

@@ -18,7 +18,7 @@ from epigrid.core.roles import Perm, has_perm
 from epigrid.core.scope import in_scope_code
 from epigrid.supplies import selectors
 from epigrid.supplies.forms import TransferRequestForm
-from epigrid.supplies.models import ShippedLot, Transfer, TransferStatus
+from epigrid.supplies.models import Transfer, TransferStatus
 from epigrid.supplies.services import transfers
 from epigrid.supplies.views.common import attempt
 
@@ -137,7 +137,7 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         status, error = 400, message
         transfer = selectors.transfer_get(actor=user, pk=pk)
     lines = list(transfer.lines.select_related("item"))
-    lots = list(ShippedLot.objects.filter(line__transfer=transfer).select_related("batch", "line__item"))
+    lots = list(selectors.transfer_lots(transfer))
     move = has_perm(user, Perm.SUPPLIES_MOVE)
     sender = move and in_scope_code(user, transfer.from_point.org_code)
     receiver = move and in_scope_code(user, transfer.to_point.org_code)
