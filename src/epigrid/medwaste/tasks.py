@@ -20,4 +20,12 @@ def evaluate_waste_alarms() -> dict[str, dict[str, int]]:
     return waste_alarms_evaluate().as_dict()
 
 
+@task()
+def purge_expired_waste_records() -> int:
+    from epigrid.medwaste.services.retention import waste_records_purge_expired
+
+    return waste_records_purge_expired().bags
+
+
 register_periodic("medwaste_alarms", evaluate_waste_alarms, every=EVALUATE_EVERY)
+register_periodic("medwaste_purge", purge_expired_waste_records, every=dt.timedelta(days=1))

@@ -322,6 +322,13 @@ def _linkage(*, scale: int | None) -> list[Metric]:
     return bench_linkage(scale=scale)
 
 
+def _waste(*, scale: int | None) -> list[Metric]:
+    """Medical-waste alarm evaluation over N custody records (target < 10 s) vs per-bag Python, and the open-bags page at N/10 open bags over HTTP (target p50 < 300 ms) vs an authenticated trivial GET (N=1000000)."""
+    from epigrid.medwaste.bench import bench_waste
+
+    return bench_waste(scale=scale)
+
+
 BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "person_register": bench_person_register,
     "id_validate": bench_id_validate,
@@ -335,6 +342,7 @@ BENCHMARKS: dict[str, Callable[..., list[Metric]]] = {
     "command": _command,
     "booking": _booking,
     "linkage": _linkage,
+    "waste": _waste,
 }
 
 
