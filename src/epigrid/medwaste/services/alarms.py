@@ -368,7 +368,11 @@ def _announce(alarms: list[WasteAlarm]) -> None:
     covering each (one notice per officer: the alarm itself, or a count when several opened at once)."""
     if not alarms:
         return
-    party_of = {a.pk: a.party_id or a.detail.get("party_id") for a in alarms}
+    # A bag's alarm stands where the bag is now (its holder); a party's at the party.
+    holders = dict(
+        Bag.objects.filter(pk__in=[a.bag_id for a in alarms if a.bag_id]).values_list("pk", "holder_id")
+    )
+    party_of = {a.pk: a.party_id or holders.get(a.bag_id) for a in alarms}
     points = party_points([pk for pk in party_of.values() if pk])
     items = []
     for alarm in alarms:

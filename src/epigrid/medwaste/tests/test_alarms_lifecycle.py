@@ -180,3 +180,13 @@ def test_an_alarm_of_a_party_without_coordinates_stands_at_its_area(
     command = Alarm.objects.get(kind="waste.alarm")
     grid = jurisdiction.grid_b
     assert (command.lat, command.lng) == (grid.centroid_lat, grid.centroid_lng)
+
+
+def test_a_bag_alarm_stands_where_the_bag_is(c, now, django_capture_on_commit_callbacks):
+    bag = wasterows.bag(c, [(Stage.LABELLED, now - 3 * H, 1000), (Stage.STORED, now - 2 * H, 1200)])
+    with django_capture_on_commit_callbacks(execute=True):
+        waste_alarms_evaluate(now=now)
+    alarm = WasteAlarm.objects.get(subject=f"bag:{bag.pk}")
+    assert alarm.kind == AlarmKind.WEIGHT_MISMATCH
+    command = Alarm.objects.get(kind="waste.alarm")
+    assert (command.lat, command.lng) == (c.institution.lat, c.institution.lng)  # in its temporary storage
