@@ -186,9 +186,7 @@ ALARM_TYPES: dict[str, AlarmType] = {
     "box.discrepancy": AlarmType(
         Severity.WARNING, _("Box %(box)s arrived with missing or extra tubes"), _box, fold=True
     ),
-    "waste.alarm": AlarmType(
-        Severity.WARNING, _("Medical-waste alarm at %(place)s"), _waste, fold=True
-    ),
+    "waste.alarm": AlarmType(Severity.WARNING, _("Medical-waste alarm at %(place)s"), _waste, fold=True),
     # Only serious adverse events after immunization (severe, hospitalised, died) are alarms.
     "vaccination.aefi": AlarmType(
         Severity.WARNING,

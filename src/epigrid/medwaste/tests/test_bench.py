@@ -36,12 +36,16 @@ def test_waste_bench_runs_small_agrees_with_its_baseline_and_leaves_no_rows(caps
     assert full["disagreements"] == 0 and full["findings"] > 0 and full["baseline"] > 0
     opened = by_metric["evaluate_first"]["opened"]
     # The planted faults are found: late storage, drifted weights, skipped steps, idle producers, no collection.
-    assert {"storage_overdue", "weight_mismatch", "missing_step", "no_handover", "collection_overdue"} <= set(opened)
+    assert {"storage_overdue", "weight_mismatch", "missing_step", "no_handover", "collection_overdue"} <= set(
+        opened
+    )
     assert by_metric["open_bags_http_p90"]["value"] >= by_metric["open_bags_http_p50"]["value"] > 0
     assert by_metric["open_bags_http_p50"]["baseline"] > 0
     assert not OrgUnit.objects.filter(code__startswith=BENCH_DISTRICT).exists()
     assert not (Bag.objects.exists() or CustodyRecord.objects.exists() or Party.objects.exists())
     assert not WasteAlarm.objects.exists() and not Alarm.objects.filter(kind="waste.alarm").exists()
     assert not Event.objects.filter(org_code__startswith=BENCH_DISTRICT).exists()
-    assert not User.objects.filter(username__startswith="bench-waste-").exists() and not Notice.objects.exists()
+    assert (
+        not User.objects.filter(username__startswith="bench-waste-").exists() and not Notice.objects.exists()
+    )
     assert audit_verify_chain().ok
