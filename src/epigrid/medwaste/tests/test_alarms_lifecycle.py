@@ -190,3 +190,32 @@ def test_a_bag_alarm_stands_where_the_bag_is(c, now, django_capture_on_commit_ca
     assert alarm.kind == AlarmKind.WEIGHT_MISMATCH
     command = Alarm.objects.get(kind="waste.alarm")
     assert (command.lat, command.lng) == (c.institution.lat, c.institution.lng)  # in its temporary storage
+
+
+def test_a_real_collection_clears_the_storage_alarm_at_once(jurisdiction, django_capture_on_commit_callbacks):
+    """Through the chain's own services: the handover's ``waste.handover_accepted`` re-evaluates the bag."""
+    from epigrid.medwaste.services import handovers
+    from epigrid.medwaste.tests import factories
+
+    chain = factories.chain(jurisdiction.grid_a, members=False)
+    bag = factories.bag_at(Stage.STORED, chain=chain, at=timezone.now() - 49 * H)
+    waste_alarms_evaluate()
+    overdue = WasteAlarm.objects.get(subject=f"bag:{bag.pk}", kind=AlarmKind.STORAGE_OVERDUE)
+    trip = factories.open_trip(chain)
+    offer = handovers.handover_offer(
+        actor=None,
+        from_party=chain.institution,
+        to_party=chain.company,
+        bags=[bag],
+        stage=Stage.COLLECTED,
+        trip=trip,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        handovers.handover_accept(actor=None, handover=offer, weights={bag.pk: 900}, trip=trip)
+    overdue.refresh_from_db()
+    assert (overdue.active, overdue.state) == (False, AlarmState.RESOLVED)
+    assert kinds(bag) == {AlarmKind.WEIGHT_MISMATCH}  # 1,200 g labelled, 900 g on the vehicle
+
+
+def kinds(bag) -> set[str]:
+    return set(WasteAlarm.objects.filter(subject=f"bag:{bag.pk}", active=True).values_list("kind", flat=True))
