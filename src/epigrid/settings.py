@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "epigrid.comparison",
     "epigrid.supplies",
     "epigrid.medwaste",
+    "epigrid.publicity",
+    "epigrid.portal",
     "epigrid.simulation",
 ]
 

@@ -24,6 +24,10 @@ urlpatterns = [
     path("comparison/", include("epigrid.comparison.urls")),
     path("supplies/", include("epigrid.supplies.urls")),
     path("waste/", include("epigrid.medwaste.urls")),
+    path("publicity/", include("epigrid.publicity.urls")),
+    path("portal/", include("epigrid.portal.urls")),
+    # public announcements, their feed and the policy search: /announcements/, /ask/
+    path("", include("epigrid.publicity.public_urls")),
     # venue QR codes and visitor invitations point here: /s/<token>, /v/<token>
     path("", include("epigrid.checkins.scan_urls")),
     # the report link of a person in quarantine: /q/<token>

@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from epigrid.core import events, scope, stream, tasks  # noqa: F401 - tasks registers the periodic jobs
-        from epigrid.core.models import AuditEntry, Event, Household, Notice, OrgUnit, Person
+        from epigrid.core.models import AuditEntry, Event, Household, Notice, NoticeDelivery, OrgUnit, Person
 
         # Every scoped model of this app; other apps register theirs in their own ready().
         scope.register(OrgUnit, org_field="code")
@@ -18,5 +18,6 @@ class CoreConfig(AppConfig):
         scope.register(AuditEntry)
         scope.register(Event)
         scope.register(Notice)
+        scope.register(NoticeDelivery)
         # Committed events go to Redis for the other processes' event streams (when EPIGRID_REDIS_URL is set).
         events.add_listener(stream.push_to_redis)

@@ -130,6 +130,8 @@ class User(AbstractUser):
     )
     totp_secret = EncryptedTextField(blank=True, default="")
     totp_enabled = models.BooleanField(_("two-step login"), default=False)
+    # The language messages to this account are written in (SMS, email, inbox); pages follow the browser.
+    language = models.CharField(_("language for messages"), max_length=10, default="zh-hans")
 
     class Meta:
         verbose_name = _("account")
@@ -226,6 +228,57 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not sent")  # opted out, or no address for the channel
+
+
+class NoticeDelivery(models.Model):
+    """One notice on one channel besides the inbox (SMS, email): its state, attempts and the gateway's answer.
+    ``address_masked`` is where it went, masked; the address itself is read from the person at sending time."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=20)
+    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    address_masked = models.CharField(max_length=120, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    provider_ref = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    org_code = models.CharField(max_length=15, blank=True, default="", db_index=True)  # the recipient's
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "channel"])]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "channel"], name="notice_delivery_once_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.status}"
+
+
+class NoticeOptOut(models.Model):
+    """An account that does not want notices of ``kind`` on ``channel`` (``"*"``: any kind). Kinds the law
+    requires (recalls, quarantine orders) ignore opt-outs; the notification templates say which."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notice_opt_outs")
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "channel"], name="notice_opt_out_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.channel}"
 
 
 class DiseaseProfile(models.Model):

@@ -83,6 +83,10 @@ class Perm:
     WASTE_HANDLE = "waste.handle"  # label bags, offer and accept handovers for one's own waste parties
     WASTE_VIEW = "waste.view"  # oversight: ledgers, open bags, alarms, monthly totals, manifests in scope
     WASTE_MANAGE = "waste.manage"  # parties, members, vehicles; handle waste alarms
+    PUBLICITY_EDIT = "publicity.edit"  # write announcements and FAQ entries, send them for review
+    PUBLICITY_REVIEW = "publicity.review"  # approve (publish), send back or withdraw others' announcements
+    HOTLINE_ANSWER = "hotline.answer"  # answer residents' hotline questions
+    NOTICE_MONITOR = "notice.monitor"  # delivery states of SMS and email notices in scope
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 Perm.SUPPLIES_MANAGE,
                 Perm.WASTE_VIEW,
                 Perm.WASTE_MANAGE,
+                Perm.PUBLICITY_REVIEW,
+                Perm.NOTICE_MONITOR,
             }
             | _CODES
             | _VACC_VIEW
@@ -243,6 +249,8 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 "supplies:catalogue",
                 *_WASTE_NAV,
                 "medwaste:parties",
+                "publicity:review",
+                "core:deliveries",
                 "core:audit_list",
                 "core:policy_list",
             ),
@@ -266,7 +274,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             }
             | _VACC_VIEW
             | {Perm.COMPARISON_VIEW, Perm.COMPARISON_RUN, Perm.DOSSIER_VIEW}
-            | {Perm.SUPPLIES_VIEW, Perm.WASTE_VIEW},
+            | {Perm.SUPPLIES_VIEW, Perm.WASTE_VIEW, Perm.PUBLICITY_REVIEW},
             nav=(
                 _COMMAND_NAV,
                 *_STAFF_NAV,
@@ -285,6 +293,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 "grids:assessment",
                 *_SUPPLIES_NAV,
                 *_WASTE_OVERSIGHT_NAV,
+                "publicity:review",
                 "core:policy_list",
             ),
         ),
@@ -410,6 +419,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
                 "grids:staffing",
                 *_SUPPLIES_NAV,
                 *_WASTE_OVERSIGHT_NAV,
+                "portal:corrections",
             ),
         ),
         RoleSpec(
@@ -430,7 +440,18 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             frozenset({Perm.WASTE_HANDLE}),
             nav=("core:home", _WASTE_APP_NAV, "medwaste:trips"),
         ),
-        RoleSpec(Role.PUBLICITY_EDITOR, frozenset(), nav=("core:home",)),
+        RoleSpec(
+            Role.PUBLICITY_EDITOR,
+            frozenset({Perm.ORGUNIT_VIEW, Perm.PUBLICITY_EDIT, Perm.PUBLICITY_REVIEW, Perm.HOTLINE_ANSWER}),
+            nav=(
+                "core:home",
+                "publicity:manage",
+                "publicity:review",
+                "publicity:faq",
+                "publicity:tickets",
+                "announcements:list",
+            ),
+        ),
         # Operators see and manage only the venues they run (places.selectors), wherever their org unit is.
         RoleSpec(
             Role.VENUE_OPERATOR,
@@ -444,10 +465,15 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             frozenset(),
             staff=False,
             nav=(
-                "core:home",
+                "portal:home",
                 "healthcode:my_code",
                 "testing:my_results",
                 "vaccination:my",
+                "portal:checkins",
+                "portal:household",
+                "announcements:list",
+                "announcements:ask",
+                "portal:data",
                 "core:my_record",
             ),
         ),

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from epigrid.core import notice_views, views
+from epigrid.core import delivery_views, notice_views, views
 
 app_name = "core"
 
@@ -20,4 +20,5 @@ urlpatterns: list = [
     path("notices/", notice_views.notice_list, name="notices"),
     path("notices/<int:pk>/open/", notice_views.notice_open, name="notice_open"),
     path("notices/read-all/", notice_views.notice_read_all, name="notice_read_all"),
+    path("notices/deliveries/", delivery_views.delivery_list, name="deliveries"),
 ]

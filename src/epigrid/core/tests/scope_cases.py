@@ -43,3 +43,16 @@ def make_notice(grid, person):
     user = UserFactory(role="grid_worker", org_unit=grid)
     [notice] = notice_send(actor=None, users=[user], kind="test", title="测试")
     return notice
+
+
+@scope_case("core.noticedelivery")
+def make_notice_delivery(grid, person):
+    from django.utils import timezone
+
+    from epigrid.core.models import NoticeDelivery
+
+    notice = make_notice(grid, person)
+    now = timezone.now()
+    return NoticeDelivery.objects.create(
+        notice=notice, channel="sms", org_code=notice.org_code, created_at=now, updated_at=now
+    )

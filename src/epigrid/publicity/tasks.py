@@ -1,0 +1,1 @@
+"""Periodic jobs (registered with core.periodic)."""
