@@ -200,6 +200,11 @@ LINKAGE_THREADS = int(os.environ.get("EPIGRID_LINKAGE_THREADS", "0"))
 STREAM_POLL_SECONDS = float(os.environ.get("EPIGRID_STREAM_POLL_SECONDS", "0.25"))
 STREAM_HEARTBEAT_SECONDS = float(os.environ.get("EPIGRID_STREAM_HEARTBEAT_SECONDS", "15"))
 # Drill mode: this instance serves a copy of the data for an exercise (``epigrid drill``); every page says so.
+# Text messages: "console" (log + in-memory outbox, the demo's default) or "http" (the gateway adapter).
+SMS_BACKEND = os.environ.get("EPIGRID_SMS_BACKEND", "console")
+SMS_HTTP_URL = os.environ.get("EPIGRID_SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = os.environ.get("EPIGRID_SMS_HTTP_TOKEN", "")
+
 DRILL = os.environ.get("EPIGRID_DRILL", "0") == "1"
 MAP_CENTER = (37.55, 121.25)
 
