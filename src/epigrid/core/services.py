@@ -394,6 +394,31 @@ def user_create(
     return user
 
 
+def resident_account_ensure(*, person: Person) -> User:
+    """The resident account of ``person``, made on first need (a notice to them, a login by phone code).
+
+    Made without a usable password: the person signs in with a one-time code sent to their phone, and may
+    set a password later. Safe against two requests making it at once (the person link is unique)."""
+    existing = User.objects.filter(person=person).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            user = User(username=f"person-{person.pk}", role=Role.RESIDENT, person=person)
+            user.set_unusable_password()
+            user.save()
+            audit_record(
+                actor=None,
+                action="user.create",
+                obj=user,
+                org_code=person.org_code,
+                detail={"role": Role.RESIDENT, "on_demand": True},
+            )
+    except IntegrityError:
+        return User.objects.get(person=person)
+    return user
+
+
 def user_deactivate(*, actor: User | None, user: User, reason: str = "") -> User:
     """Lock an account out: no login, and its API tokens stop working (in every process within seconds)."""
     from epigrid.core.apiauth import forget_tokens_of
