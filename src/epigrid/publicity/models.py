@@ -42,6 +42,8 @@ class Announcement(models.Model):
         _("status"), max_length=10, choices=AnnouncementStatus.choices, default=AnnouncementStatus.DRAFT
     )
     pinned = models.BooleanField(_("pinned"), default=False)
+    # Tell the residents of the audience in their inbox when it first goes public.
+    push = models.BooleanField(_("push to residents"), default=False)
     publish_at = models.DateTimeField(_("publish at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     published_at = models.DateTimeField(
