@@ -2,7 +2,8 @@
 
 A :class:`LoginCode` is sent by SMS (through the notification service) to a phone number registered in the
 person registry; only its hash is kept, it expires, allows a few tries, and the number and the address asking
-are rate-limited. A :class:`CorrectionRequest` is a resident's request to fix what the registry holds about
+are rate-limited; wrong codes are kept as :class:`LoginFailure` rows, which lock the number out after too
+many. A :class:`CorrectionRequest` is a resident's request to fix what the registry holds about
 them; the community's staff decide it.
 """
 
@@ -26,9 +27,28 @@ class LoginCode(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The per-address limit counts an address's codes of the last hour.
+        indexes = [models.Index(fields=["ip", "created_at"], name="portal_code_ip_at")]
 
     def __str__(self) -> str:
         return f"login code {self.pk}"
+
+
+class LoginFailure(models.Model):
+    """One wrong (or expired) code typed for a phone number: what the lock-out counts. The failure that
+    completes a series sets ``locks_until``; the number is refused until then and counting starts afresh."""
+
+    phone_index = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    ip = models.CharField(max_length=45, blank=True, default="")
+    locks_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["phone_index", "at"], name="portal_failure_phone_at")]
+
+    def __str__(self) -> str:
+        return f"login failure {self.pk}"
 
 
 class CorrectionField(models.TextChoices):
