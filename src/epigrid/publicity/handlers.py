@@ -7,18 +7,19 @@ from collections.abc import Callable
 from epigrid.core.models import Event
 
 
-def evaluate_moved_bags(event: Event) -> None:
-    """Real-time alarms: a handover or a burn re-evaluates just the bags it moved (and their parties), so a
-    weight that changed, a step that is missing or a bag that left storage shows at once, not at the next
-    periodic evaluation."""
-    from epigrid.medwaste.services.alarms import waste_alarms_evaluate
+def push_announcement(event: Event) -> None:
+    """An announcement went public: when its editor asked for it, its audience's residents get an inbox
+    notice (the service checks that it is still public and skips accounts that already have it)."""
+    from epigrid.publicity.models import Announcement
+    from epigrid.publicity.services.announcements import announcement_push
 
-    bag_ids = [int(pk) for pk in event.payload.get("bag_ids") or []]
-    if bag_ids:
-        waste_alarms_evaluate(bag_ids=bag_ids)
+    if not event.payload.get("push"):
+        return
+    announcement = Announcement.objects.filter(pk=event.payload.get("announcement_id")).first()
+    if announcement is not None:
+        announcement_push(announcement=announcement)
 
 
 HANDLERS: dict[str, Callable[[Event], None]] = {
-    "waste.handover_accepted": evaluate_moved_bags,
-    "waste.bags_incinerated": evaluate_moved_bags,
+    "announcement.published": push_announcement,
 }

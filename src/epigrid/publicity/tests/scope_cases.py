@@ -6,12 +6,16 @@ from django.utils import timezone
 
 from epigrid.core.testing import scope_case
 from epigrid.core.tests.factories import UserFactory
-from epigrid.publicity.models import Announcement, Category, Faq, HotlineTicket
+from epigrid.publicity.models import Category, Faq, HotlineTicket
 
 
 @scope_case("publicity.announcement")
 def make_announcement(grid, person):
-    return Announcement.objects.create(title="通知", category=Category.POLICY, org_code=grid.code)
+    # Written by an editor of the grid, so it belongs to the grid. Staff pages need publicity.edit, which no
+    # grid worker holds: no detail URL here (the public detail page is not scoped by author).
+    from epigrid.publicity.tests.factories import draft, editor
+
+    return draft(editor(grid), title="通知", category=Category.POLICY)
 
 
 @scope_case("publicity.faq")
