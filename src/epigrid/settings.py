@@ -205,6 +205,37 @@ SMS_BACKEND = os.environ.get("EPIGRID_SMS_BACKEND", "console")
 SMS_HTTP_URL = os.environ.get("EPIGRID_SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = os.environ.get("EPIGRID_SMS_HTTP_TOKEN", "")
 
+
+def email_settings(url: str) -> dict[str, object]:
+    """Django's email settings from one URL: ``smtp://user:password@host:587?tls=1`` (``ssl=1`` for SMTPS),
+    ``console://`` or empty (written to the log, the demo's default), ``locmem://`` (kept in memory)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    if not url or url.startswith("console:"):
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if url.startswith("locmem:"):
+        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ImproperlyConfigured("EPIGRID_EMAIL_URL must look like smtp://user:password@host:587?tls=1")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    ssl = parts.scheme == "smtps" or query.get("ssl") == "1"
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if ssl else 587 if query.get("tls") == "1" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": query.get("tls") == "1" and not ssl,
+        "EMAIL_USE_SSL": ssl,
+        "EMAIL_TIMEOUT": 10,
+    }
+
+
+# Email for notices (the notification service's email channel). Tests use Django's locmem outbox.
+globals().update(email_settings(os.environ.get("EPIGRID_EMAIL_URL", "")))
+DEFAULT_FROM_EMAIL = os.environ.get("EPIGRID_EMAIL_FROM", "EpiGrid <noreply@epigrid.invalid>")
+
 DRILL = os.environ.get("EPIGRID_DRILL", "0") == "1"
 MAP_CENTER = (37.55, 121.25)
 

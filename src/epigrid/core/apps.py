@@ -19,5 +19,9 @@ class CoreConfig(AppConfig):
         scope.register(Event)
         scope.register(Notice)
         scope.register(NoticeDelivery)
+        # Notice channels besides the inbox (SMS, email) and their delivery tasks.
+        from epigrid.core.channels import register_all
+
+        register_all()
         # Committed events go to Redis for the other processes' event streams (when EPIGRID_REDIS_URL is set).
         events.add_listener(stream.push_to_redis)

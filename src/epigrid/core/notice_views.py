@@ -4,6 +4,7 @@ link) and marking all read. Every account has an inbox, residents included; nobo
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,10 +12,12 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from epigrid.core import notices
+from epigrid.core.errors import DomainError
 from epigrid.core.htmx import paginate, query_without_page, render_page
+from epigrid.core.models import User
 
 
 @never_cache
@@ -58,3 +61,45 @@ def notice_read_all(request: HttpRequest) -> HttpResponse:
     if count:
         messages.success(request, _("All messages are marked read."))
     return redirect("core:notices")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def notice_settings(request: HttpRequest) -> HttpResponse:
+    """Which optional messages the account gets by SMS and email: a checkbox per kind and channel (checked:
+    receive). Kinds the law requires are shown checked and locked, with the reason."""
+    rows = notices.notice_settings(user=request.user)
+    if request.method == "POST":
+        changed = 0
+        try:
+            language = request.POST.get("language", "")
+            if language and language != request.user.language:
+                notices.notice_language_set(actor=request.user, language=language)
+                changed += 1
+            for row in rows:
+                if row.mandatory:
+                    continue
+                for setting in row.channels:
+                    wanted = request.POST.get(f"on:{row.kind}:{setting.channel}") == "1"
+                    if wanted != setting.receiving:
+                        changed += notices.notice_opt_out_set(
+                            actor=request.user, kind=row.kind, channel=setting.channel, opted_out=not wanted
+                        )
+        except DomainError as err:
+            messages.error(request, err.message)
+            return redirect("core:notice_settings")
+        messages.success(request, _("Your message settings are saved.") if changed else _("Nothing changed."))
+        return redirect("core:notice_settings")
+    context = {
+        "rows": rows,
+        "has_phone": _has_phone(request.user),
+        "email": request.user.email,
+        "message_languages": settings.LANGUAGES,
+        "language": request.user.language,
+    }
+    return render_page(request, "core/notice_settings.html", context)
+
+
+def _has_phone(user: User) -> bool:
+    return bool(user.person_id and user.person.phone_masked)

@@ -20,5 +20,6 @@ urlpatterns: list = [
     path("notices/", notice_views.notice_list, name="notices"),
     path("notices/<int:pk>/open/", notice_views.notice_open, name="notice_open"),
     path("notices/read-all/", notice_views.notice_read_all, name="notice_read_all"),
+    path("notices/settings/", notice_views.notice_settings, name="notice_settings"),
     path("notices/deliveries/", delivery_views.delivery_list, name="deliveries"),
 ]

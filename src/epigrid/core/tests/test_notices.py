@@ -99,7 +99,7 @@ def test_channels_are_plugins_called_after_commit_and_contained(leaders, django_
             raise RuntimeError("gateway down")
 
     with pytest.raises(DomainError):
-        notices.notice_send(actor=None, users=leaders, kind="t", title="t", channels=["sms"])
+        notices.notice_send(actor=None, users=leaders, kind="t", title="t", channels=["pigeon"])
     notices.register_channel(Recorder())
     notices.register_channel(Broken())
     try:

@@ -1,0 +1,165 @@
+"""The SMS and email channels: delivery rows (masked addresses), the background send through the configured
+backend, failures recorded and retried with backoff, and the notices the other modules send to residents."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from epigrid.core import notices, services, sms
+from epigrid.core.channels import delivery as deliveries
+from epigrid.core.models import DeliveryStatus, Notice, NoticeDelivery
+from epigrid.core.testing import zh
+from epigrid.core.tests.factories import PersonFactory
+
+RECALL = {"due": dt.datetime(2024, 5, 1, 4, 30, tzinfo=dt.UTC)}
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+@pytest.fixture
+def person(jurisdiction):
+    return PersonFactory(grid=jurisdiction.grid_a, phone="13912345678")
+
+
+def _recall(person, capture, **kwargs) -> Notice:
+    with capture(execute=True):
+        [notice] = notices.person_notify(
+            actor=None, persons=[person], kind="testing_recall", params=RECALL, **kwargs
+        )
+    return notice
+
+
+def test_the_console_backend_gets_the_real_number_the_delivery_row_only_the_masked_one(
+    person, settings, django_capture_on_commit_callbacks
+):
+    settings.PUBLIC_URL = "https://epigrid.example.org"
+    notice = _recall(person, django_capture_on_commit_callbacks)
+    [message] = sms.outbox
+    assert message.to == "13912345678"
+    assert message.purpose == "notice:testing_recall"
+    assert message.text.startswith("Please come back for a nucleic-acid re-test ")
+    assert "2024-05-01 12:30" in message.text
+    assert message.text.endswith(" https://epigrid.example.org/testing/my-results/")
+    delivery = NoticeDelivery.objects.get(notice=notice, channel="sms")
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 1
+    assert delivery.provider_ref == message.ref
+    assert delivery.address_masked == "139****5678"
+    assert "13912345678" not in str(NoticeDelivery.objects.filter(pk=delivery.pk).values().get())
+
+
+def test_a_bare_path_is_left_out_of_the_text_without_a_public_url(
+    person, settings, django_capture_on_commit_callbacks
+):
+    settings.PUBLIC_URL = ""
+    _recall(person, django_capture_on_commit_callbacks)
+    assert "/testing/my-results/" not in sms.outbox[0].text
+
+
+def test_no_phone_number_is_recorded_as_not_sent(jurisdiction, django_capture_on_commit_callbacks):
+    phoneless = PersonFactory(grid=jurisdiction.grid_a, phone="")
+    notice = _recall(phoneless, django_capture_on_commit_callbacks)
+    delivery = NoticeDelivery.objects.get(notice=notice)
+    assert delivery.status == DeliveryStatus.SKIPPED and delivery.last_error == notices.NO_ADDRESS
+    assert sms.outbox == [] and Notice.objects.filter(pk=notice.pk).exists()
+
+
+def test_without_the_commit_nothing_is_sent(person):
+    notices.person_notify(actor=None, persons=[person], kind="testing_recall", params=RECALL)
+    # The test's transaction never commits: the delivery waits, queued, and no message left.
+    assert sms.outbox == []
+    assert NoticeDelivery.objects.get().status == DeliveryStatus.QUEUED
+
+
+def test_a_delivery_is_sent_once_even_when_enqueued_twice(person, django_capture_on_commit_callbacks):
+    notices.person_notify(actor=None, persons=[person], kind="testing_recall", params=RECALL)  # not committed
+    delivery = NoticeDelivery.objects.get()
+    first = deliveries.deliveries_send([[delivery.pk, 0]])
+    second = deliveries.deliveries_send([[delivery.pk, 0]])
+    assert first == {"sent": 1, "failed": 0, "taken": 0}
+    assert second == {"sent": 0, "failed": 0, "taken": 1}
+    assert len(sms.outbox) == 1
+
+
+def test_failures_are_recorded_retried_with_backoff_and_finally_left_failed(
+    person, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = []
+
+    def gateway_down(*, to, text, purpose):
+        calls.append(to)
+        raise sms.SmsError("gateway answered HTTP 503")
+
+    monkeypatch.setattr("epigrid.core.channels.sms.sms_send", gateway_down)
+    notice = _recall(person, django_capture_on_commit_callbacks)  # never raises into the sender
+    delivery = NoticeDelivery.objects.get(notice=notice)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
+    assert delivery.last_error == "gateway answered HTTP 503"
+
+    now = delivery.updated_at
+    assert deliveries.deliveries_retry_due(now=now + dt.timedelta(seconds=30)) == 0  # backoff: 1 minute
+    for attempt, wait in ((2, 1), (3, 5), (4, 25)):
+        assert deliveries.deliveries_retry_due(now=now + dt.timedelta(minutes=wait, seconds=1)) == 1
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, attempt)
+        now = delivery.updated_at
+    # Four attempts in all: the periodic job leaves it failed.
+    assert deliveries.deliveries_retry_due(now=now + dt.timedelta(days=1)) == 0
+    assert len(calls) == deliveries.MAX_ATTEMPTS
+
+
+def test_a_retry_that_succeeds_records_the_reference(person, monkeypatch, django_capture_on_commit_callbacks):
+    outcomes = iter([sms.SmsError("timeout"), "gw-42"])
+
+    def flaky(*, to, text, purpose):
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr("epigrid.core.channels.sms.sms_send", flaky)
+    notice = _recall(person, django_capture_on_commit_callbacks)
+    delivery = NoticeDelivery.objects.get(notice=notice)
+    assert delivery.status == DeliveryStatus.FAILED
+    deliveries.deliveries_retry_due(now=delivery.updated_at + dt.timedelta(minutes=2))
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.provider_ref, delivery.last_error) == (DeliveryStatus.SENT, "gw-42", "")
+
+
+def test_a_queued_delivery_nobody_took_is_enqueued_again(person):
+    notices.person_notify(actor=None, persons=[person], kind="testing_recall", params=RECALL)  # lost enqueue
+    delivery = NoticeDelivery.objects.get()
+    assert deliveries.deliveries_retry_due(now=delivery.updated_at + dt.timedelta(minutes=5)) == 0
+    assert deliveries.deliveries_retry_due(now=delivery.updated_at + dt.timedelta(minutes=16)) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and len(sms.outbox) == 1
+
+
+def test_the_retry_job_is_a_periodic_job():
+    from epigrid.core import periodic
+
+    assert "notice_deliveries_retry" in {job.name for job in periodic.jobs()}
+
+
+def test_each_text_is_in_its_recipients_language(person, django_capture_on_commit_callbacks):
+    account = services.resident_account_ensure(person=person)
+    params = {"time": "09:30", "site": "接种点", "code": "ABCD2345"}
+    for language in ("zh-hans", "en"):
+        notices.notice_language_set(actor=account, language=language)
+        with django_capture_on_commit_callbacks(execute=True):
+            notices.notice_send_templated(
+                actor=None, users=[account], kind="vaccination_reminder", params=params
+            )
+    chinese, english = (m.text for m in sms.outbox)
+    assert english.startswith("Reminder: vaccination tomorrow at 09:30")
+    assert chinese.startswith(
+        zh("Reminder: vaccination tomorrow at %(time)s, %(site)s. Booking code %(code)s.") % params
+    )
+    assert chinese != english
