@@ -4,12 +4,17 @@ backend, failures recorded and retried with backoff, and the notices the other m
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import socketserver
+import threading
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from epigrid.core import notices, services, sms
 from epigrid.core.channels import delivery as deliveries
-from epigrid.core.models import DeliveryStatus, Notice, NoticeDelivery
+from epigrid.core.models import DeliveryStatus, Notice, NoticeDelivery, User
 from epigrid.core.testing import zh
 from epigrid.core.tests.factories import PersonFactory
 
@@ -163,3 +168,144 @@ def test_each_text_is_in_its_recipients_language(person, django_capture_on_commi
         zh("Reminder: vaccination tomorrow at %(time)s, %(site)s. Booking code %(code)s.") % params
     )
     assert chinese != english
+
+
+# --- email --------------------------------------------------------------------------------------------------
+
+
+def _mailed_resident(person, *, language: str = "en", email: str = "wang.wu@example.org"):
+    account = services.resident_account_ensure(person=person)
+    notices.notice_language_set(actor=account, language=language)
+    # No service sets an account's email yet (the portal will); the channel only reads it.
+    User.objects.filter(pk=account.pk).update(email=email)
+    account.email = email
+    return account
+
+
+def test_email_goes_as_text_and_html_in_the_recipients_language(
+    person, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.PUBLIC_URL = "https://epigrid.example.org"
+    account = _mailed_resident(person)
+    with django_capture_on_commit_callbacks(execute=True):
+        [notice] = notices.notice_send_templated(
+            actor=None,
+            users=[account],
+            kind="announcement",
+            params={"title": "新规", "summary": "第一行\n第二行"},
+        )
+    [mail] = mailoutbox
+    assert mail.to == ["wang.wu@example.org"] and mail.subject == "新规"
+    assert "第一行\n第二行" in mail.body
+    assert "Open: https://epigrid.example.org/announcements/" in mail.body
+    assert "https://epigrid.example.org/notices/settings/" in mail.body
+    [(html, mime)] = mail.alternatives
+    assert mime == "text/html" and 'href="https://epigrid.example.org/announcements/"' in html
+    assert "Open in EpiGrid" in html and '<html lang="en">' in html
+    delivery = NoticeDelivery.objects.get(notice=notice, channel="email")
+    assert delivery.status == DeliveryStatus.SENT and delivery.address_masked == "w***@example.org"
+    assert delivery.provider_ref == mail.extra_headers["Message-ID"]
+
+
+def test_a_chinese_reader_gets_the_email_chrome_in_chinese(
+    person, mailoutbox, django_capture_on_commit_callbacks
+):
+    account = _mailed_resident(person, language="zh-hans")
+    with django_capture_on_commit_callbacks(execute=True):
+        notices.notice_send_templated(
+            actor=None, users=[account], kind="announcement", params={"title": "新规"}
+        )
+    [(html, _mime)] = mailoutbox[0].alternatives
+    assert '<html lang="zh-hans">' in html
+
+
+def test_an_email_address_removed_meanwhile_fails_the_delivery(
+    person, mailoutbox, django_capture_on_commit_callbacks
+):
+    account = _mailed_resident(person)
+    [notice] = notices.notice_send_templated(
+        actor=None, users=[account], kind="announcement", params={"title": "t"}
+    )  # queued, not yet committed
+    User.objects.filter(pk=account.pk).update(email="")
+    delivery = NoticeDelivery.objects.get(notice=notice, channel="email")
+    deliveries.deliveries_send([[delivery.pk, 0]])
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.FAILED, "no email address")
+    assert mailoutbox == []
+
+
+def test_the_email_url_selects_the_backend():
+    from epigrid.settings import email_settings
+
+    assert email_settings("")["EMAIL_BACKEND"].endswith("console.EmailBackend")
+    smtp = email_settings("smtp://notice%40district:p%2Fss@mail.example.org:587?tls=1")
+    assert smtp == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.org",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "notice@district",
+        "EMAIL_HOST_PASSWORD": "p/ss",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": 10,
+    }
+    assert email_settings("smtps://mail.example.org")["EMAIL_PORT"] == 465
+    with pytest.raises(ImproperlyConfigured):
+        email_settings("http://mail.example.org")
+
+
+class _SmtpSink(socketserver.StreamRequestHandler):
+    """Just enough SMTP to take messages (Python 3.12 has no smtpd and aiosmtpd is not installed)."""
+
+    def handle(self) -> None:
+        reply = self.wfile.write
+        reply(b"220 sink ESMTP\r\n")
+        envelope: dict = {"rcpt": []}
+        while line := self.rfile.readline():
+            command = line.strip().upper()
+            if command.startswith((b"EHLO", b"HELO")):
+                reply(b"250 sink\r\n")
+            elif command.startswith(b"MAIL FROM"):
+                envelope = {"from": line.strip()[10:].decode(), "rcpt": []}
+                reply(b"250 OK\r\n")
+            elif command.startswith(b"RCPT TO"):
+                envelope["rcpt"].append(line.strip()[8:].decode())
+                reply(b"250 OK\r\n")
+            elif command == b"DATA":
+                reply(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                data = []
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
+                self.server.messages.append({**envelope, "data": b"".join(data)})
+                reply(b"250 OK queued as 1\r\n")
+            elif command == b"QUIT":
+                reply(b"221 Bye\r\n")
+                return
+            else:
+                reply(b"250 OK\r\n")
+
+
+def test_email_through_a_real_smtp_server(person, settings, django_capture_on_commit_callbacks):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpSink)
+    server.messages = []
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        from epigrid.settings import email_settings
+
+        for name, value in email_settings(f"smtp://127.0.0.1:{server.server_address[1]}").items():
+            setattr(settings, name, value)
+        account = _mailed_resident(person)
+        with django_capture_on_commit_callbacks(execute=True):
+            [notice] = notices.notice_send_templated(
+                actor=None, users=[account], kind="hotline_answer", params={"answer": "可以正常出行。"}
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    [message] = server.messages
+    assert message["rcpt"] == ["<wang.wu@example.org>"]
+    parsed = email.message_from_bytes(message["data"], policy=email.policy.default)
+    assert str(parsed["Subject"]) == "The hotline answered your question"
+    assert "可以正常出行。" in parsed.get_body(("plain",)).get_content()
+    assert NoticeDelivery.objects.get(notice=notice, channel="email").status == DeliveryStatus.SENT
