@@ -16,6 +16,7 @@ from epigrid.healthcode.api import router as healthcode_router
 from epigrid.investigation.api import router as investigation_router
 from epigrid.medwaste.api import router as medwaste_router
 from epigrid.places.api import router as places_router
+from epigrid.publicity.api import router as publicity_router
 from epigrid.quarantine.api import router as quarantine_router
 from epigrid.supplies.api import router as supplies_router
 from epigrid.testing.api import router as testing_router
@@ -78,3 +79,4 @@ api.add_router("/", vaccination_fhir_router)
 api.add_router("/", vaccination_router)
 api.add_router("/", supplies_router)
 api.add_router("/", medwaste_router)
+api.add_router("/", publicity_router)

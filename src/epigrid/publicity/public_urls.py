@@ -1,10 +1,13 @@
 from django.urls import path
 
-from epigrid.publicity.views import public
+from epigrid.publicity.views import ask, public
 
 app_name = "announcements"
 
 urlpatterns = [
     path("announcements/", public.public_list, name="list"),
-    path("ask/", public.ask, name="ask"),
+    path("announcements/<int:pk>/", public.public_detail, name="detail"),
+    path("announcements/files/<int:pk>", public.public_file, name="file"),
+    path("announcements/feed.atom", public.feed, name="feed"),
+    path("ask/", ask.ask, name="ask"),
 ]
