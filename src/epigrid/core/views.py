@@ -223,6 +223,8 @@ def _own_person(user: User) -> Person | None:
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user
     staff = is_staff_role(user.role)
+    if not staff:  # residents land on their portal: tiles with their own code, tests, vaccinations...
+        return redirect("portal:home")
     context = {
         "org_unit": user.org_unit if user.org_unit_id else None,
         "is_staff": staff,

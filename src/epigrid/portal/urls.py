@@ -1,6 +1,6 @@
 from django.urls import path
 
-from epigrid.portal.views import data, home, login
+from epigrid.portal.views import corrections, data, home, login
 
 app_name = "portal"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("login/", login.login_phone, name="login"),
     path("check-ins/", home.checkins, name="checkins"),
     path("household/", home.household, name="household"),
+    path("household/<int:pk>/", home.household_member, name="household_member"),
     path("data/", data.my_data, name="data"),
-    path("corrections/", data.correction_list, name="corrections"),
+    path("data/download/", data.my_data_download, name="data_download"),
+    path("corrections/", corrections.correction_list, name="corrections"),
+    path("corrections/<int:pk>/", corrections.correction_detail, name="correction"),
 ]

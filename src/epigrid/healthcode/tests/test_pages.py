@@ -145,7 +145,7 @@ def test_scope_grid_worker_gets_404_outside_the_grid(login_client, users, person
 
 
 def test_nav_links_the_pages_per_role(login_client, users):
-    html = login_client(users["resident"]).get(reverse("core:home")).content.decode()
+    html = login_client(users["resident"]).get(reverse("core:home"), follow=True).content.decode()
     assert f'href="{reverse("healthcode:my_code")}"' in html
     html = login_client(users["grid_worker"]).get(reverse("core:home")).content.decode()
     assert f'href="{reverse("healthcode:verify")}"' in html

@@ -68,3 +68,52 @@ def code_for(number: str, *, ip: str = "10.0.0.1", now: dt.datetime | None = Non
 def correction(person: Person, *, field: str = "address", value: str = "幸福路2号", reason: str = "搬家了"):
     account = core_services.resident_account_ensure(person=person)
     return corrections.correction_request(actor=account, field=field, requested_value=value, reason=reason)
+
+
+def tested(*, sampler, lab, people: list[Person], result: str, pool: int | None = None) -> str:
+    """One tube with ``people``'s swabs, sealed, with the lab's ``result``; returns its barcode."""
+    import uuid
+
+    from epigrid.testing import services as testing_services
+
+    barcode = f"PT{next(_seq):08d}"
+    size = pool or next(n for n in testing_services.POOL_SIZES if n >= len(people))
+    tube = testing_services.tube_register(actor=sampler, barcode=barcode, pool_size=size)
+    for someone in people:
+        testing_services.specimen_add(actor=sampler, tube=tube, person=someone, client_id=uuid.uuid4())
+    testing_services.tube_seal(actor=sampler, tube=tube)
+    testing_services.results_submit(actor=lab, rows=[{"tube": barcode, "result": result}])
+    return barcode
+
+
+def checked_in(person: Person, venue, *, days_ago: float = 0):
+    """A check-in of ``person`` at ``venue`` ``days_ago`` days ago (a staff import, for older dates)."""
+    import uuid
+
+    from epigrid.checkins import services as checkin_services
+
+    if not days_ago:
+        return checkin_services.checkin_record(
+            actor=None, venue=venue, person=person, client_id=uuid.uuid4()
+        ).checkin
+    at = timezone.now() - dt.timedelta(days=days_ago)
+    return checkin_services.checkin_record(
+        actor=None, venue=venue, person=person, client_id=uuid.uuid4(), scanned_at=at
+    ).checkin
+
+
+def general_rules(**changes) -> None:
+    """A new version of the general rules with ``changes``, active at once (through the services)."""
+    from epigrid.core import services as policy_services
+    from epigrid.core.selectors import GENERAL, policy_active, policy_cache_clear
+
+    active = policy_active(disease_code=GENERAL)
+    policy_services.policy_version_create(
+        actor=None,
+        disease=active.disease,
+        version=f"test-{next(_seq)}",
+        title="test rules",
+        params={**active.params, **changes},
+        activate=True,
+    )
+    policy_cache_clear()  # activation clears it on commit; tests run inside one transaction

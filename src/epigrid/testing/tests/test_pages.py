@@ -61,7 +61,7 @@ def test_navigation_shows_the_testing_pages_to_their_roles(users, login_client):
         ("grid_worker", "testing:archive"),
         ("resident", "testing:my_results"),
     ):
-        body = login_client(users[username]).get(reverse("core:home")).content.decode()
+        body = login_client(users[username]).get(reverse("core:home"), follow=True).content.decode()
         assert f'href="{reverse(name)}"' in body, (username, name)
 
 
