@@ -7,6 +7,15 @@ app_name = "publicity"
 # Staff pages under /publicity/; the public pages are in public_urls.py.
 urlpatterns = [
     path("", manage.manage_list, name="manage"),
+    path("new/", manage.announcement_new, name="new"),
+    path("<int:pk>/", manage.announcement_detail, name="announcement"),
+    path("<int:pk>/edit/", manage.announcement_edit, name="edit"),
+    path("<int:pk>/act/", manage.announcement_act, name="act"),
+    path("<int:pk>/files/", manage.attachment_upload, name="attach"),
+    path("<int:pk>/files/<int:attachment_pk>/delete/", manage.attachment_delete, name="detach"),
+    path("<int:pk>/versions/", manage.versions, name="versions"),
+    path("<int:pk>/versions/<int:version>/", manage.version_detail, name="version"),
+    path("<int:pk>/versions/<int:version>/restore/", manage.version_restore, name="restore"),
     path("review/", manage.review_queue, name="review"),
     path("faq/", faq.faq_list, name="faq"),
     path("tickets/", tickets.ticket_list, name="tickets"),
