@@ -19,3 +19,7 @@ class PublicityConfig(AppConfig):
         scope.register(HotlineTicket, person_field="person_id")
         for event_type, handler in HANDLERS.items():
             events.subscribe(event_type, handler)
+        from epigrid.publicity.consult_handlers import HANDLERS as CONSULT_HANDLERS  # the policy search
+
+        for event_type, handler in CONSULT_HANDLERS.items():
+            events.subscribe(event_type, handler)
