@@ -261,7 +261,11 @@ def _vaccination(actor: User, person: Person) -> dict[str, Any]:
 
 def certificates(actor: User) -> list[tuple[str, bytes]]:
     """The certificate photos of the person's self-reports, as files of the ZIP."""
-    reports = vaccination_selectors.self_report_list(actor=actor, status="").only("pk", "certificate")
+    reports = (
+        vaccination_selectors.self_report_list(actor=actor, status="")
+        .select_related(None)
+        .only("pk", "certificate")
+    )
     return [(f"vaccination/self_report_{r.pk}.jpg", bytes(r.certificate)) for r in reports if r.certificate]
 
 
