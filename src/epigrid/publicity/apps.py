@@ -12,6 +12,7 @@ class PublicityConfig(AppConfig):
         from epigrid.publicity import tasks  # noqa: F401 - registers the scheduled publishing
         from epigrid.publicity.handlers import HANDLERS
         from epigrid.publicity.models import Announcement, Faq, HotlineTicket
+        from epigrid.simulation import publicity_demo  # noqa: F401 - registers the demo step
 
         # Staff see what their unit wrote (the public pages have their own selector of what is published).
         for model in (Announcement, Faq):
