@@ -20,11 +20,12 @@ from typing import Any
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Min
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 
-from epigrid.core import events
+from epigrid.core import events, notices
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, DomainError, Forbidden
 from epigrid.core.images import photo_jpeg
@@ -362,6 +363,7 @@ def _place(
                 "quarantine.home_placed",
                 [({"people": people}, code) for code, people in sorted(homes.items())],
             )
+            _notify_placed(made)
         audit_record(
             actor=actor,
             action="quarantine.place",
@@ -373,6 +375,30 @@ def _place(
             },
         )
     return result
+
+
+def _notify_placed(made: list[Placement]) -> None:
+    """The quarantine notice the law requires: each person gets where and until when, and their own report
+    link, in their inbox and by SMS (``core.notices``, in each person's language)."""
+    of_person = {placement.person_id: placement for placement in made}
+
+    def params(person: Person) -> dict[str, Any]:
+        placement = of_person[person.pk]
+        if placement.site.kind == SiteKind.HOME:
+            place = pgettext_lazy("quarantine site", "Home")
+        else:
+            place = (
+                f"{placement.site.name} {placement.room.number}" if placement.room else placement.site.name
+            )
+        return {"place": place, "start": placement.start, "end": placement.end}
+
+    notices.person_notify(
+        actor=None,
+        persons=[placement.person for placement in made],
+        kind="quarantine_notice",
+        params=params,
+        url=lambda person: reverse("qreport:report", args=[report_link_token(of_person[person.pk])]),
+    )
 
 
 def _placement(person, request, site, room, plan_of, start, key, actor) -> Placement:

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from epigrid.core import services as core_services
@@ -91,7 +92,10 @@ def _cleanup() -> None:
                 f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote('org_code')} LIKE %s",  # noqa: S608
                 [like],
             )
-        users = User.objects.filter(org_unit__code__startswith=BENCH_DISTRICT)
+        # Staff of the district, and the resident accounts that recall notices made for its persons.
+        users = User.objects.filter(
+            Q(org_unit__code__startswith=BENCH_DISTRICT) | Q(person__org_code__startswith=BENCH_DISTRICT)
+        )
         ApiToken.objects.filter(user__in=users).delete()
         users.delete()
         cursor.execute(

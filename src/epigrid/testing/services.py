@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from epigrid.core import events
+from epigrid.core import events, notices
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, DomainError, Forbidden
 from epigrid.core.models import Person, User
@@ -761,6 +761,10 @@ def _recall(tubes: list[_Recorded], members: dict[int, list[tuple]], now: dt.dat
     for resolution, pks in resolved.items():
         Recall.objects.filter(pk__in=pks).update(resolved_at=now, resolution=resolution)
     Recall.objects.bulk_create(made, batch_size=500)
+    if made:
+        # The law requires telling each recalled person (inbox and SMS, whatever their settings).
+        recalled = Person.objects.filter(pk__in={r.person_id for r in made}).only("pk", "org_code")
+        notices.person_notify(actor=None, persons=recalled, kind="testing_recall", params={"due": due})
     for (org, reason), (ids, barcodes) in groups.items():
         # One event per grid (and reason): the grid module turns it into a task for that grid's workers.
         events.publish(

@@ -8,9 +8,12 @@ import email
 import email.policy
 import socketserver
 import threading
+import uuid
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone, translation
+from django.utils.translation import pgettext
 
 from epigrid.core import notices, services, sms
 from epigrid.core.channels import delivery as deliveries
@@ -309,3 +312,69 @@ def test_email_through_a_real_smtp_server(person, settings, django_capture_on_co
     assert str(parsed["Subject"]) == "The hotline answered your question"
     assert "可以正常出行。" in parsed.get_body(("plain",)).get_content()
     assert NoticeDelivery.objects.get(notice=notice, channel="email").status == DeliveryStatus.SENT
+
+
+# --- what the other modules send to residents ------------------------------------------------------------------
+
+
+def test_a_recall_reaches_each_pool_members_inbox_and_phone(
+    jurisdiction, users, person_a, django_capture_on_commit_callbacks
+):
+    from epigrid.testing import services as testing
+
+    people = [person_a, *(PersonFactory(grid=jurisdiction.grid_b) for _ in range(2))]
+    tube = testing.tube_register(actor=users["sampler"], barcode="RC0001", pool_size=5)
+    for person in people:
+        testing.specimen_add(actor=users["sampler"], tube=tube, client_id=uuid.uuid4(), person=person)
+    testing.tube_seal(actor=users["sampler"], tube=tube)
+    with django_capture_on_commit_callbacks(execute=True):
+        testing.results_submit(actor=users["lab_technician"], rows=[{"tube": "RC0001", "result": "positive"}])
+    recalls = Notice.objects.filter(kind="testing_recall")
+    assert sorted(n.user.person_id for n in recalls) == sorted(p.pk for p in people)
+    assert recalls.get(user=users["resident"]).url == "/testing/my-results/"
+    # The two without an account got one; every phone got the text.
+    assert sorted(m.to for m in sms.outbox) == sorted(p.phone for p in people)
+    assert {m.purpose for m in sms.outbox} == {"notice:testing_recall"}
+    sent = NoticeDelivery.objects.filter(notice__in=recalls, status=DeliveryStatus.SENT)
+    assert sent.count() == 3
+    # A negative pool recalls nobody and sends nothing.
+    clean = testing.tube_register(actor=users["sampler"], barcode="RC0002", pool_size=5)
+    testing.specimen_add(actor=users["sampler"], tube=clean, client_id=uuid.uuid4(), person=people[1])
+    testing.tube_seal(actor=users["sampler"], tube=clean)
+    with django_capture_on_commit_callbacks(execute=True):
+        testing.results_submit(actor=users["lab_technician"], rows=[{"tube": "RC0002", "result": "negative"}])
+    assert Notice.objects.filter(kind="testing_recall").count() == 3 and len(sms.outbox) == 3
+
+
+def test_a_quarantine_placement_tells_the_person_where_until_when_with_their_report_link(
+    jurisdiction, users, person_a, django_capture_on_commit_callbacks
+):
+    from epigrid.quarantine import services as quarantine
+    from epigrid.quarantine.tests.factories import hotel
+
+    hotel(jurisdiction.grid_a, name="海景隔离酒店")
+    notices.notice_language_set(actor=users["resident"], language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        placement = quarantine.placement_create(actor=users["quarantine_manager"], person=person_a)
+    notice = Notice.objects.get(user=users["resident"], kind="quarantine_notice")
+    end = timezone.localtime(placement.end).strftime("%Y-%m-%d %H:%M")
+    assert notice.title == f"Quarantine notice: 海景隔离酒店 {placement.room.number} until {end}"
+    assert notice.url == f"/q/{quarantine.report_link_token(placement)}"
+    assert quarantine.placement_from_token(notice.url.removeprefix("/q/")).pk == placement.pk
+    [message] = sms.outbox
+    assert message.to == person_a.phone and message.text.startswith("Quarantine notice: 海景隔离酒店")
+
+
+def test_a_home_quarantine_says_home_in_the_persons_language(
+    jurisdiction, users, django_capture_on_commit_callbacks
+):
+    from epigrid.quarantine import services as quarantine
+
+    person = PersonFactory(grid=jurisdiction.grid_b)
+    with django_capture_on_commit_callbacks(execute=True):
+        quarantine.placement_create(actor=users["quarantine_manager"], person=person, tier="secondary")
+    notice = Notice.objects.get(kind="quarantine_notice")
+    assert notice.user.person_id == person.pk and notice.user.language == "zh-hans"
+    with translation.override("zh-hans"):
+        home = pgettext("quarantine site", "Home")
+    assert home != "Home" and home in notice.title  # a new account reads Chinese, the site's language

@@ -199,7 +199,7 @@ def booking_cancel(*, actor: User | None, booking: Booking, reason: str = "") ->
 
 def bookings_cancel_for_closure(*, actor: User | None, bookings: list[Booking], reason: str) -> None:
     """Cancel the bookings of a closed day (inside the closure's transaction) and tell each person."""
-    from epigrid.core.notices import notice_send
+    from epigrid.core.notices import notice_send_templated
 
     for booking in bookings:
         _give_back_place(booking.slot_id)
@@ -213,21 +213,16 @@ def bookings_cancel_for_closure(*, actor: User | None, bookings: list[Booking], 
         )
     accounts = [b.person.account for b in bookings if hasattr(b.person, "account")]
     if accounts:
-        notice_send(
-            actor=None,
-            users=accounts,
-            kind="vaccination_closed",
-            title=_(
-                "Your vaccination appointment is cancelled: the site is closed that day. Please book again."
-            ),
-            body=reason,
-            url="/vaccination/my/",
+        # Each in their own language, in the inbox and by SMS (core.notice_templates "vaccination_closed").
+        notice_send_templated(
+            actor=None, users=accounts, kind="vaccination_closed", params={"reason": reason}
         )
 
 
 def bookings_remind(*, now: dt.datetime | None = None) -> int:
-    """Remind everyone with an appointment tomorrow (local date) who has not been reminded; once each."""
-    from epigrid.core.notices import notice_send
+    """Remind everyone with an appointment tomorrow (local date) who has not been reminded; once each
+    (inbox and SMS, in each person's language)."""
+    from epigrid.core.notices import notice_send_templated
 
     now = now or timezone.now()
     tomorrow = local_day(now) + dt.timedelta(days=1)
@@ -245,13 +240,11 @@ def bookings_remind(*, now: dt.datetime | None = None) -> int:
     with transaction.atomic():
         for booking in due:
             local = timezone.localtime(booking.slot.starts_at)
-            notice_send(
+            notice_send_templated(
                 actor=None,
                 users=[booking.person.account],
                 kind="vaccination_reminder",
-                title=_("Reminder: vaccination tomorrow at %(time)s, %(site)s. Booking code %(code)s.")
-                % {"time": f"{local:%H:%M}", "site": booking.slot.site.name, "code": booking.code},
-                url="/vaccination/my/",
+                params={"time": f"{local:%H:%M}", "site": booking.slot.site.name, "code": booking.code},
             )
         Booking.objects.filter(pk__in=[b.pk for b in due]).update(reminded_at=now)
     return len(due)
