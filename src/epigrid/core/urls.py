@@ -22,4 +22,6 @@ urlpatterns: list = [
     path("notices/read-all/", notice_views.notice_read_all, name="notice_read_all"),
     path("notices/settings/", notice_views.notice_settings, name="notice_settings"),
     path("notices/deliveries/", delivery_views.delivery_list, name="deliveries"),
+    path("notices/deliveries/<int:pk>/", delivery_views.delivery_detail, name="delivery_detail"),
+    path("notices/deliveries/<int:pk>/retry/", delivery_views.delivery_retry, name="delivery_retry"),
 ]

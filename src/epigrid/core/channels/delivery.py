@@ -26,7 +26,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from epigrid.core import notices
+from epigrid.core import notice_templates, notices
 from epigrid.core.audit import audit_record
 from epigrid.core.errors import Conflict, Forbidden
 from epigrid.core.models import DeliveryStatus, Notice, NoticeDelivery, User
@@ -237,7 +237,9 @@ def _filtered(
     if channel:
         qs = qs.filter(channel=channel)
     if kind:
-        qs = qs.filter(notice__kind=kind)
+        template = notice_templates.get(kind)
+        # Older senders' names of a kind (aliases) count as the kind.
+        qs = qs.filter(notice__kind__in=[kind, *(template.aliases if template else ())])
     if date_from:
         qs = qs.filter(created_at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
     if date_to:
