@@ -577,11 +577,12 @@ def _audience_q(codes: list[str]) -> Q:
 
 def announcement_push(*, announcement: Announcement, now: dt.datetime | None = None) -> int:
     """Put a notice of the announcement into the inbox of every resident account of its audience (the whole
-    district when it has none), in batches; only when the editor asked for it and it is public right now.
-    Accounts that already have this notice are skipped, so a repeated push sends nothing twice. Returns the
-    number of notices sent."""
+    district when it has none), in batches, through the ``announcement`` template (its channels and the
+    residents' opt-outs are the notification service's business); only when the editor asked for it and it
+    is public right now. Accounts that already have this notice are skipped, so a repeated push sends
+    nothing twice. Returns the number of notices sent."""
     from epigrid.core.models import Notice
-    from epigrid.core.notices import notice_send
+    from epigrid.core.notices import notice_send_templated
 
     now = now or timezone.now()
     if not announcement.push or announcement.status != Status.APPROVED:
@@ -601,12 +602,13 @@ def announcement_push(*, announcement: Announcement, now: dt.datetime | None = N
     )
     # The ids first: the inbox rows written meanwhile must not shift a cursor still reading accounts.
     ids = list(residents.values_list("pk", flat=True))
-    body = announcement.summary or html_text(announcement.body_html)[:200]
+    params = {
+        "title": announcement.title,
+        "summary": announcement.summary or html_text(announcement.body_html)[:200],
+    }
     sent = 0
     for start in range(0, len(ids), PUSH_BATCH):
         users = User.objects.filter(pk__in=ids[start : start + PUSH_BATCH]).select_related("person")
-        made = notice_send(
-            actor=None, users=users, kind=NOTICE_KIND, title=announcement.title, body=body, url=url
-        )
+        made = notice_send_templated(actor=None, users=users, kind=NOTICE_KIND, params=params, url=url)
         sent += len(made)
     return sent
