@@ -17,6 +17,7 @@ from epigrid.investigation.api import router as investigation_router
 from epigrid.medwaste.api import router as medwaste_router
 from epigrid.places.api import router as places_router
 from epigrid.publicity.api import router as publicity_router
+from epigrid.publicity.search_api import router as policy_search_router
 from epigrid.quarantine.api import router as quarantine_router
 from epigrid.supplies.api import router as supplies_router
 from epigrid.testing.api import router as testing_router
@@ -80,3 +81,4 @@ api.add_router("/", vaccination_router)
 api.add_router("/", supplies_router)
 api.add_router("/", medwaste_router)
 api.add_router("/", publicity_router)
+api.add_router("/", policy_search_router)

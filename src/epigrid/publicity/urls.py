@@ -18,5 +18,11 @@ urlpatterns = [
     path("<int:pk>/versions/<int:version>/restore/", manage.version_restore, name="restore"),
     path("review/", manage.review_queue, name="review"),
     path("faq/", faq.faq_list, name="faq"),
+    path("faq/new/", faq.faq_new, name="faq_new"),
+    path("faq/<int:pk>/", faq.faq_edit, name="faq_edit"),
+    path("faq/<int:pk>/act/", faq.faq_act, name="faq_act"),
     path("tickets/", tickets.ticket_list, name="tickets"),
+    path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/answer/", tickets.ticket_answer, name="ticket_answer"),
+    path("tickets/<int:pk>/close/", tickets.ticket_close, name="ticket_close"),
 ]

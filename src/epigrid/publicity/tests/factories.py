@@ -112,3 +112,46 @@ def docx() -> bytes:
 
 def plain_zip() -> bytes:
     return _package({"readme.txt": "not an office file"})
+
+
+# --- policy consultation: FAQ entries and hotline questions -----------------------------------------------------
+
+
+def faq(
+    *,
+    question: str = "核酸检测多久做一次？",
+    answer: str = "常态化防控期间，其他居民按社区通知参加区域核酸检测。",
+    category: str = Category.TESTING,
+    published: bool = True,
+    actor: User | None = None,
+):
+    from epigrid.publicity.services import faq as faq_services
+
+    return faq_services.faq_create(
+        actor=actor, question=question, answer=answer, category=category, published=published
+    )
+
+
+def resident_of(person) -> User:
+    """The person's resident account (made on first need, as a code sign-in would)."""
+    from epigrid.core.services import resident_account_ensure
+
+    return resident_account_ensure(person=person)
+
+
+def ticket(
+    asker: User,
+    *,
+    question: str = "小区里的核酸采样点周末开放吗？",
+    category: str = Category.TESTING,
+    **kwargs,
+):
+    from epigrid.publicity.services import tickets
+
+    return tickets.ticket_ask(actor=asker, question=question, category=category, **kwargs)
+
+
+def answered_ticket(asker: User, answerer: User | None, *, answer: str = "周末上午8点至12点开放。", **kwargs):
+    from epigrid.publicity.services import tickets
+
+    return tickets.ticket_answer(actor=answerer, ticket=ticket(asker, **kwargs), answer=answer)
