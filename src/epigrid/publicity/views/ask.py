@@ -130,7 +130,9 @@ def ask_hotline(request: HttpRequest) -> HttpResponse:
     except DomainError as err:
         form.add_error(err.field if err.field in form.fields else None, err.message)
         return _page(request, form=form, status=err.status)
-    messages.success(request, _("Your question was sent to the hotline; the answer will come to your messages."))
+    messages.success(
+        request, _("Your question was sent to the hotline; the answer will come to your messages.")
+    )
     return redirect(f"{reverse('announcements:ask')}#ticket-{ticket.pk}")
 
 

@@ -66,7 +66,9 @@ def _detail(
     request: HttpRequest, ticket: HotlineTicket, form: AnswerForm | None = None, status: int = 200
 ) -> HttpResponse:
     form = form or AnswerForm(initial={"answer": ticket.answer})
-    return render_page(request, "publicity/ticket_detail.html", {"ticket": ticket, "form": form}, status=status)
+    return render_page(
+        request, "publicity/ticket_detail.html", {"ticket": ticket, "form": form}, status=status
+    )
 
 
 @staff_page(Perm.HOTLINE_ANSWER)
