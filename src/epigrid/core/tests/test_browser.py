@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from epigrid.core.models import AuditEntry
-from epigrid.core.roles import Role
+from epigrid.core.roles import Role, is_staff_role
 from epigrid.core.tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,10 @@ def test_every_role_logs_in_through_the_form_and_sees_its_role(transactional_db,
     for role, user in users.items():
         page.context.clear_cookies()
         sign_in(page, user.username)
-        badge = page.locator("[data-testid=role-label]")
+        # staff homes show the role; residents land on their portal, whose top bar shows it
+        badge = page.locator(
+            "[data-testid=role-label]" if is_staff_role(role) else f".whoami [data-role={role}]"
+        )
         assert badge.inner_text().strip() == role_label(role), role
         assert page.locator(".demo-banner").is_visible()
 
