@@ -98,7 +98,7 @@
     ["¶", d.labelParagraph, function () { run("formatBlock", "<p>"); }],
     ["•", d.labelBullets, function () { run("insertUnorderedList"); }],
     ["1.", d.labelNumbers, function () { run("insertOrderedList"); }],
-    ["🔗", d.labelLink, function () {
+    [d.labelLink || "URL", d.labelLink, function () {
       keepSelection();
       var url = window.prompt(d.promptLink, "https://");
       if (!url) return;
@@ -108,7 +108,7 @@
       document.execCommand("createLink", false, url);
       say("");
     }],
-    ["🖼", d.labelImage, function () {
+    [d.labelImage || "IMG", d.labelImage, function () {
       if (!d.uploadUrl) { say(d.saveFirst, true); return; }
       keepSelection();
       fileInput.click();
