@@ -29,6 +29,8 @@ from epigrid.core.selectors import general_rule
 from epigrid.healthcode import selectors as healthcode_selectors
 from epigrid.healthcode.models import HealthCode
 from epigrid.portal.models import CorrectionRequest, CorrectionStatus
+from epigrid.publicity import selectors as publicity_selectors
+from epigrid.publicity.models import Announcement
 from epigrid.testing import selectors as testing_selectors
 from epigrid.testing.models import Recall
 from epigrid.testing.selectors import PersonResult
@@ -88,6 +90,8 @@ class HomeFacts:
     household_size: int
     unread: int
     open_corrections: int
+    announcement: Announcement | None  # the first the resident may read: pinned, else the newest
+    announcements_today: int
 
 
 def home_facts(*, actor: User) -> HomeFacts:
@@ -97,6 +101,7 @@ def home_facts(*, actor: User) -> HomeFacts:
     open_bookings = sorted(record.open_bookings, key=lambda b: b.slot.starts_at)
     checkins = my_checkins(actor=actor)
     household = _own_household(actor, person)
+    announcements = list(publicity_selectors.public_announcements(viewer=actor)[:50])
     return HomeFacts(
         person=person,
         code=healthcode_selectors.health_code_list(actor=actor).filter(person_id=person.pk).first(),
@@ -110,6 +115,8 @@ def home_facts(*, actor: User) -> HomeFacts:
         household_size=household.members.count() if household else 1,
         unread=notices.unread_count(user=actor),
         open_corrections=my_corrections(actor=actor).filter(status=CorrectionStatus.OPEN).count(),
+        announcement=announcements[0] if announcements else None,
+        announcements_today=sum(1 for a in announcements if publicity_selectors.is_today(a.shown_at)),
     )
 
 

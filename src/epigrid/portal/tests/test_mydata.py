@@ -74,6 +74,10 @@ def world(users, jurisdiction, person_a, person_b):
     )
     quarantine_services.placement_create(actor=None, person=person_a, site=hotel(jurisdiction.grid_a))
     notice_send(actor=None, users=[users["resident"]], kind="test", title="给甲的消息")
+    from epigrid.publicity.tests import factories as publicity_factories
+
+    publicity_factories.ticket(users["resident"], question="甲的问题：采样点几点开门？")
+    publicity_factories.ticket(publicity_factories.resident_of(person_b), question="乙的问题：要带身份证吗？")
     factories.correction(person_a, field="address", value="幸福路8号")
     factories.correction(person_b, field="address", value="别人的新地址")
     return {"household": home, "report": report}
@@ -104,7 +108,8 @@ def test_the_zip_holds_my_records_from_every_area(users, login_client, person_a,
     assert [a["origin"] for a in data["arrivals.json"]] == ["上海市浦东新区"]
     assert "给甲的消息" in [n["title"] for n in data["notices.json"]]
     assert [c["requested_value"] for c in data["corrections.json"]] == ["幸福路8号"]
-    for name in ("household.json", "visits.json", "contacts.json", "hotline_tickets.json"):
+    assert [t["question"] for t in data["hotline_tickets.json"]] == ["甲的问题：采样点几点开门？"]
+    for name in ("household.json", "visits.json", "contacts.json"):
         assert name in data
 
 
@@ -114,6 +119,7 @@ def test_the_zip_holds_nobody_elses_data(users, login_client, person_a, person_b
     for other in (person_b, *world["household"]["children"], world["household"]["parent"]):
         for value in (other.name, other.id_number, other.phone, other.id_number_masked):
             assert value not in everything, value
+    assert "乙的问题" not in everything
     assert "别人的新地址" not in everything and f"{person_b.name}常去的店" not in everything
 
 

@@ -226,3 +226,20 @@ def test_without_a_household_the_resident_sees_only_themselves(resident, person_
     assert shows(
         html, "You are not registered in a household. If that is wrong, ask for a correction under My data."
     )
+
+
+def test_home_shows_the_announcement_the_resident_may_read(resident, jurisdiction):
+    from epigrid.publicity.tests import factories as publicity_factories
+
+    editor = publicity_factories.editor(jurisdiction.district)
+    reviewer = publicity_factories.reviewer(jurisdiction.district)
+    publicity_factories.published_since(editor, reviewer, hours=30, title="上周的疫苗接种安排")
+    publicity_factories.approved(editor, reviewer, title="B街道居民请注意", audience=[jurisdiction.street_b])
+    html = resident.get(reverse("portal:home")).content.decode()
+    assert "上周的疫苗接种安排" in html and "B街道居民请注意" not in html
+    assert 'data-today="0"' in html
+    today = publicity_factories.approved(editor, reviewer, title="今日全员核酸检测通告", pinned=True)
+    html = resident.get(reverse("portal:home")).content.decode()
+    tile = html[html.index('data-testid="tile-announcements"') - 200 :]
+    assert f'href="{reverse("announcements:detail", args=[today.pk])}"' in tile
+    assert 'data-today="1"' in html and "今日全员核酸检测通告" in html
