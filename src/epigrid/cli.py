@@ -51,6 +51,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nEpiGrid demo district: {summary}")
     print(f"Open {url}  (demo data; every account's password is '{DEMO_PASSWORD}')")
     print("Accounts: " + ", ".join(district.DEMO_USERNAMES))
+    from epigrid.portal.demo import sign_in_numbers
+
+    numbers = ", ".join(f"{username} {phone}" for username, phone in sign_in_numbers())
+    if numbers:  # the code appears on the page in the demo (console SMS backend)
+        print(f"Residents also sign in with a one-time code at {url}portal/login/ : {numbers}")
     if args.no_serve:
         return 0
     return _serve(args.host, args.port)
