@@ -21,6 +21,7 @@ class PublicityConfig(AppConfig):
         for event_type, handler in HANDLERS.items():
             events.subscribe(event_type, handler)
         from epigrid.publicity.consult_handlers import HANDLERS as CONSULT_HANDLERS  # the policy search
+        from epigrid.simulation import faq_demo  # noqa: F401 - its demo step (imports the announcements' first)
 
         for event_type, handler in CONSULT_HANDLERS.items():
             events.subscribe(event_type, handler)

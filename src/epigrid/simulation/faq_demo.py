@@ -19,6 +19,7 @@ from epigrid.publicity.models import Announcement, Category
 from epigrid.publicity.search import passages_rebuild_for
 from epigrid.publicity.services import faq as faq_services
 from epigrid.publicity.services import tickets
+from epigrid.simulation import publicity_demo  # noqa: F401 - the announcements step runs first
 from epigrid.simulation.district import DemoContext, demo_step
 
 # (category, question, answer) — paragraphs separated by blank lines.
