@@ -170,3 +170,27 @@ def test_the_kinds_every_module_uses_have_templates():
         "quarantine_notice"
     )
     assert not notice_templates.is_mandatory("announcement")
+
+
+def test_a_large_batch_makes_the_missing_accounts_at_once_with_one_audit_entry(jurisdiction, users, person_a):
+    newcomers = [PersonFactory(grid=jurisdiction.grid_b) for _ in range(notices.BULK_ACCOUNTS + 5)]
+    made = notices.person_notify(
+        actor=None, persons=[person_a, *newcomers], kind="testing_recall", params={"due": timezone.now()}
+    )
+    assert len(made) == len(newcomers) + 1 and all(n.pk for n in made)
+    accounts = User.objects.filter(person__in=newcomers)
+    assert accounts.count() == len(newcomers)
+    for account in accounts:
+        assert account.username == f"person-{account.person_id}" and account.role == "resident"
+        assert not account.has_usable_password() and account.is_active and account.language == "zh-hans"
+    [entry] = AuditEntry.objects.filter(action="user.create_many")
+    assert sorted(entry.detail["person_ids"]) == sorted(p.pk for p in newcomers)
+    assert Notice.objects.get(user=users["resident"]).kind == "testing_recall"  # the existing account
+    # Every notice has its SMS delivery row, with the right notice behind it.
+    rows = NoticeDelivery.objects.filter(notice__in=made)
+    assert sorted(d.notice_id for d in rows) == sorted(n.pk for n in made)
+    assert {d.notice.user.person_id for d in rows} == {person_a.pk, *(p.pk for p in newcomers)}
+    # Again: no account is made twice.
+    notices.person_notify(actor=None, persons=newcomers, kind="testing_recall", params={})
+    assert User.objects.filter(person__in=newcomers).count() == len(newcomers)
+    assert AuditEntry.objects.filter(action="user.create_many").count() == 1
