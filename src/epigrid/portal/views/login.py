@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods
 
 from epigrid.core import ratelimit, sms
 from epigrid.core.errors import DomainError, Forbidden
-from epigrid.core.identity import normalize_phone
+from epigrid.core.identity import IdentityError, normalize_phone
 from epigrid.core.masking import mask_phone
 from epigrid.core.middleware import client_ip
 from epigrid.core.models import Person
@@ -67,11 +67,16 @@ def _page(request: HttpRequest, step: str, *, status: int = 200, **context: Any)
     return render(request, TEMPLATE, context, status=status)
 
 
-def _demo_messages(number: str, before: int) -> list[str]:
-    """The texts sent to ``number`` during this request, when the demo has no gateway to send them."""
+def _newest_sms(number: str) -> sms.SentSms | None:
+    return next((m for m in reversed(sms.outbox) if m.to == number), None)
+
+
+def _demo_messages(number: str, before: sms.SentSms | None) -> list[str]:
+    """The text sent to ``number`` by this request, when the demo has no gateway to send it."""
     if settings.PRODUCTION or getattr(settings, "SMS_BACKEND", "console") != "console":
         return []
-    return [m.text for m in sms.outbox[before:] if m.to == number]
+    newest = _newest_sms(number)
+    return [newest.text] if newest is not None and newest is not before else []
 
 
 def _code_step(request: HttpRequest, number: str, *, status: int = 200, **context: Any) -> HttpResponse:
@@ -84,7 +89,10 @@ def _request_code(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, "phone", status=400, form=form)
     number = form.cleaned_data["phone"]
-    before = len(sms.outbox)
+    try:
+        before = _newest_sms(normalize_phone(number))
+    except IdentityError:
+        before = None  # the service says what is wrong with the number
     try:
         login_code_request(phone=number, ip=client_ip(request))
     except LockedOut as err:
