@@ -314,3 +314,9 @@ def test_old_codes_and_failures_are_purged(number):
     factories.code_for(number)
     assert login_records_purge() == 2
     assert LoginCode.objects.count() == 1 and not LoginFailure.objects.exists()
+
+
+def test_the_purge_runs_as_a_periodic_job():
+    from epigrid.core.periodic import jobs
+
+    assert "portal_purge_login_records" in {job.name for job in jobs()}
