@@ -25,11 +25,10 @@ def rebuild_passages(event: Event) -> None:
     passages_rebuild_for(announcement)
 
 
+# The announcements' events (services.announcements): an edit of an approved announcement or its withdrawal
+# is "announcement.unpublished" (with the reason); expiry has no event.
 HANDLERS: dict[str, Callable[[Event], None]] = {
     "announcement.approved": rebuild_passages,
     "announcement.published": rebuild_passages,
-    "announcement.updated": rebuild_passages,
     "announcement.unpublished": rebuild_passages,
-    "announcement.withdrawn": rebuild_passages,
-    "announcement.expired": rebuild_passages,
 }
