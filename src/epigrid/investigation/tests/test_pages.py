@@ -136,7 +136,7 @@ def test_viewers_see_no_forms_and_may_not_write(scene, users, login_client):
 
 def test_navigation_shows_the_investigation_pages_to_case_viewers(users, login_client):
     for role in Role:
-        html = login_client(users[role.value]).get(reverse("core:home")).content.decode()
+        html = login_client(users[role.value]).get(reverse("core:home"), follow=True).content.decode()
         for name in ("investigation:case_list", "investigation:chains"):
             assert (f'href="{reverse(name)}"' in html) == may_view(role.value), (role.value, name)
 

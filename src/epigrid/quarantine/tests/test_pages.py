@@ -118,7 +118,7 @@ def test_pages_per_role(placed, site, users, login_client, client):
 
 def test_navigation_shows_the_quarantine_pages_to_viewers(users, login_client):
     for role in Role:
-        html = login_client(users[role.value]).get(reverse("core:home")).content.decode()
+        html = login_client(users[role.value]).get(reverse("core:home"), follow=True).content.decode()
         for name in ("quarantine:dashboard", "quarantine:line_lists"):
             assert (f'href="{reverse(name)}"' in html) == may(role.value, Perm.QUARANTINE_VIEW), (role, name)
         place = f'href="{reverse("quarantine:place")}"' in html
