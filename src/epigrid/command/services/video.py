@@ -325,13 +325,12 @@ def consultation_start(
             started_at=timezone.now(),
         )
         consultation.invitees.set(people)
-        notices.notice_send(
+        # Each invitee reads it in their own language (core.notice_templates).
+        notices.notice_send_templated(
             actor=started_by,
             users=people,
             kind=CONSULTATION_NOTICE,
-            title=_("Video consultation: %(topic)s") % {"topic": topic},
-            body=_("%(who)s invites you to a video consultation. Join the meeting: %(url)s")
-            % {"who": who, "url": url},
+            params={"topic": topic, "who": who, "url": url},
             url=url,
         )
         audit_record(
