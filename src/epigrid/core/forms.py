@@ -29,12 +29,13 @@ class LoginForm(forms.Form):
     )
 
 
-class TotpCodeForm(forms.Form):
-    code = forms.CharField(
+def one_time_code_field(validator: RegexValidator = six_digits) -> forms.CharField:
+    """A 6-digit one-time code as phones fill it in (numeric keyboard, the code offered from the message)."""
+    return forms.CharField(
         label=_("6-digit code"),
         min_length=6,
         max_length=6,
-        validators=[six_digits],
+        validators=[validator],
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "one-time-code",
@@ -44,6 +45,10 @@ class TotpCodeForm(forms.Form):
             }
         ),
     )
+
+
+class TotpCodeForm(forms.Form):
+    code = one_time_code_field()
 
     def clean_code(self) -> str:
         return self.cleaned_data["code"].strip()

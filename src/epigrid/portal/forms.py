@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from epigrid.core.forms import TotpCodeForm, one_time_code_field
 from epigrid.portal.models import CorrectionField
 
 six_digits = RegexValidator(r"^\d{6}$", _("Enter the 6-digit code from the text message."))
@@ -21,25 +22,9 @@ class PhoneForm(forms.Form):
     )
 
 
-class CodeForm(forms.Form):
+class CodeForm(TotpCodeForm):
     phone = forms.CharField(max_length=20, widget=forms.HiddenInput)
-    code = forms.CharField(
-        label=_("6-digit code"),
-        min_length=6,
-        max_length=6,
-        validators=[six_digits],
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "pattern": r"\d{6}",
-                "autofocus": True,
-            }
-        ),
-    )
-
-    def clean_code(self) -> str:
-        return self.cleaned_data["code"].strip()
+    code = one_time_code_field(six_digits)
 
 
 class CorrectionForm(forms.Form):
