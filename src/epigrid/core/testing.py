@@ -61,11 +61,18 @@ def zh(message: str) -> str:
         return translation.gettext(message)
 
 
-def shows(html: str, message: str, **params: object) -> bool:
-    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default)."""
+def shows(html: str, message: str, *, plural: str | None = None, n: int = 1, **params: object) -> bool:
+    """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default). A
+    message with a ``plural`` form is looked up for the count ``n`` (``ngettext``)."""
+    from django.utils import translation
     from django.utils.html import escape
 
-    chinese = zh(message)
+    if plural is None:
+        chinese = zh(message)
+    else:
+        with translation.override("zh-hans"):
+            chinese = translation.ngettext(message, plural, n)
+        message = message if n == 1 else plural
     if params:
         message, chinese = message % params, chinese % params
     return escape(message) in html or escape(chinese) in html

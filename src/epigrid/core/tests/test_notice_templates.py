@@ -121,7 +121,11 @@ def test_person_notify_reaches_persons_through_their_account_made_once(jurisdict
     notice = Notice.objects.get(user=account)
     assert notice.kind == "testing_recall" and notice.org_code == jurisdiction.grid_b.code
     assert notice.url == "/testing/my-results/"
-    assert "Please go to a sampling point before" in notice.body
+    recall_body = (
+        "Your pooled sample needs a re-test in a single tube. Please go to a sampling point before %(due)s and "
+        "bring your ID card."
+    )
+    assert zh(recall_body).split("%(")[0] in notice.body  # the account made for the person reads Chinese
     # Again: the same account, no second one.
     notices.person_notify(actor=None, persons=[newcomer], kind="testing_recall", params={"due": due})
     assert User.objects.filter(person=newcomer).count() == 1

@@ -138,7 +138,9 @@ def test_checkins_newest_first_within_the_retention_period(resident, jurisdictio
     assert 'data-days="28"' in html
     assert shows(
         html,
-        "Check-ins are kept for %(days)s days and then deleted; older ones are no longer held anywhere.",
+        "Check-ins are kept for %(days)s day and then deleted; older ones are no longer held anywhere.",
+        plural="Check-ins are kept for %(days)s days and then deleted; older ones are no longer held anywhere.",
+        n=28,
         days=28,
     )
 
