@@ -61,9 +61,9 @@ def zh(message: str) -> str:
         return translation.gettext(message)
 
 
-def shows(html: str, message: str, *, plural: str | None = None, n: int = 1, **params: object) -> bool:
+def shows(html: str, message: str, *, plural: str | None = None, plural_n: int = 1, **params: object) -> bool:
     """The page shows ``message`` in English or through the zh-Hans catalogue (the requests' default). A
-    message with a ``plural`` form is looked up for the count ``n`` (``ngettext``)."""
+    message with a ``plural`` form is looked up for the count ``plural_n`` (``ngettext``)."""
     from django.utils import translation
     from django.utils.html import escape
 
@@ -71,8 +71,8 @@ def shows(html: str, message: str, *, plural: str | None = None, n: int = 1, **p
         chinese = zh(message)
     else:
         with translation.override("zh-hans"):
-            chinese = translation.ngettext(message, plural, n)
-        message = message if n == 1 else plural
+            chinese = translation.ngettext(message, plural, plural_n)
+        message = message if plural_n == 1 else plural
     if params:
         message, chinese = message % params, chinese % params
     return escape(message) in html or escape(chinese) in html

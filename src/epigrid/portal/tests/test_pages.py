@@ -140,7 +140,7 @@ def test_checkins_newest_first_within_the_retention_period(resident, jurisdictio
         html,
         "Check-ins are kept for %(days)s day and then deleted; older ones are no longer held anywhere.",
         plural="Check-ins are kept for %(days)s days and then deleted; older ones are no longer held anywhere.",
-        n=28,
+        plural_n=28,
         days=28,
     )
 
