@@ -45,7 +45,9 @@ BACKLOG_LIMIT = 500  # a reconnecting client gets at most this many missed event
 QUEUE_LIMIT = 2_000  # a client this far behind is cut off; its browser reconnects with Last-Event-ID
 DISTRICT_CODE_LENGTH = LEVEL_CODE_LENGTH[OrgLevel.DISTRICT]
 
-# Which permission a kind of event needs (by type prefix); kinds not listed go to every staff account in scope.
+# Which permission a kind of event needs (by type prefix). It fails closed: a kind not listed here (and not a
+# broadcast below, nor addressed to accounts) reaches no stream, so a new module's events stay private until
+# it says who may read them.
 TYPE_PERMS: tuple[tuple[str, str], ...] = (
     ("case.", Perm.CASE_VIEW),
     ("contact.", Perm.CASE_VIEW),
@@ -164,13 +166,11 @@ class Viewer:
         addressed = row.payload.get("user_ids")
         if addressed is not None:
             return self.user_id in addressed
-        for prefix, perm in TYPE_PERMS:
-            if row.type.startswith(prefix):
-                if perm not in self.perms:
-                    return False
-                break
         if row.type in BROADCAST_TYPES:
             return True
+        needed = next((perm for prefix, perm in TYPE_PERMS if row.type.startswith(prefix)), None)
+        if needed is None or needed not in self.perms:
+            return False
         if not row.org_code:  # district-wide and unplaced events: for district-level accounts only
             return len(self.org_code) <= DISTRICT_CODE_LENGTH
         return row.org_code.startswith(self.org_code)

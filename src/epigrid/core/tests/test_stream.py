@@ -323,3 +323,12 @@ def test_supplies_and_waste_events_need_their_modules_view(jurisdiction, users, 
     }
     assert set(published.values()) <= seen["community_officer"]  # holds supplies.view and waste.view
     assert not set(published.values()) & seen["grid_worker"]  # holds neither
+
+
+def test_a_kind_nobody_declared_reaches_no_stream(jurisdiction, users, api_client, person_a, mark):
+    unknown = events.publish("newmodule.happened", payload={"count": 1}, org_code=person_a.org_code).pk
+    known = events.publish("quarantine.started", payload={"count": 1}, org_code=person_a.org_code).pk
+    admin = api_client(users["district_admin"])
+    seen = {e["id"] for e in full(messages(admin.get(URL, HTTP_LAST_EVENT_ID=str(mark))))}
+    assert known in seen  # the district administrator holds quarantine.view
+    assert unknown not in seen
