@@ -11,8 +11,10 @@ def evaluate_moved_bags(event: Event) -> None:
     """Real-time alarms: a handover or a burn re-evaluates just the bags it moved (and their parties), so a
     weight that changed, a step that is missing or a bag that left storage shows at once, not at the next
     periodic evaluation."""
-    from epigrid.medwaste.services.alarms import waste_alarms_evaluate
+    from epigrid.medwaste.services.alarms import realtime_is_paused, waste_alarms_evaluate
 
+    if realtime_is_paused():  # history being loaded: one full evaluation follows
+        return
     bag_ids = [int(pk) for pk in event.payload.get("bag_ids") or []]
     if bag_ids:
         waste_alarms_evaluate(bag_ids=bag_ids)

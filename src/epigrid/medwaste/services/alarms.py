@@ -21,9 +21,11 @@ map) and sends a notice to the waste officers whose area covers it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,6 +262,25 @@ def _parties_of(bag_ids: list[int]) -> list[int]:
 
 
 # --- the evaluation --------------------------------------------------------------------------------------
+
+
+_realtime = threading.local()
+
+
+@contextlib.contextmanager
+def realtime_paused() -> Iterator[None]:
+    """For loading history (the demo's week of bags): the re-evaluation after each handover is skipped while
+    inside, and the caller runs one full evaluation afterwards. The block must enclose the commit, because the
+    handlers run after it."""
+    _realtime.paused = True
+    try:
+        yield
+    finally:
+        _realtime.paused = False
+
+
+def realtime_is_paused() -> bool:
+    return getattr(_realtime, "paused", False)
 
 
 def waste_alarms_evaluate(

@@ -143,6 +143,24 @@ def test_the_handler_reevaluates_the_bags_of_an_accepted_handover(c, now, django
     assert (alarm.kind, alarm.subject) == (AlarmKind.WEIGHT_MISMATCH, f"bag:{b.pk}")
 
 
+def test_while_history_is_loaded_the_handler_waits_for_the_full_evaluation(
+    c, now, django_capture_on_commit_callbacks
+):
+    from epigrid.medwaste.services.alarms import realtime_paused
+
+    b = wasterows.bag(c, [(Stage.LABELLED, now - 3 * H, 1000), (Stage.STORED, now - 2 * H, 1000)])
+    wasterows.move(b, c, Stage.COLLECTED, now - H, 900)
+    payload = {"handover_id": 1, "stage": Stage.COLLECTED, "bag_ids": [b.pk], "to_party_id": c.company.pk}
+    with realtime_paused(), django_capture_on_commit_callbacks(execute=True):
+        events.publish("waste.handover_accepted", payload=payload, org_code=c.producer.org_code)
+    assert not WasteAlarm.objects.exists()
+    waste_alarms_evaluate(now=now)
+    assert WasteAlarm.objects.get().kind == AlarmKind.WEIGHT_MISMATCH
+    with django_capture_on_commit_callbacks(execute=True):  # and the pause ended with the block
+        events.publish("waste.handover_accepted", payload=payload, org_code=c.producer.org_code)
+    assert WasteAlarm.objects.get().last_seen_at > now
+
+
 def test_a_partial_evaluation_leaves_other_subjects_alone(c, now):
     a = overdue_bag(c, now)
     b = overdue_bag(c, now)
