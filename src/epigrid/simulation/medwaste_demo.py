@@ -1,4 +1,4 @@
-"""Demo: medical waste (#11) - the parties of the district and a week of bags through the services.
+"""Demo: medical waste (#11) - the parties of the district and three days of bags through the services.
 
 The health and environment bureaus (district); one community health service centre per street with its
 temporary storage (collection every 24 h); a producer for every sampling point, vaccination site and
@@ -28,7 +28,7 @@ from epigrid.simulation.district import DemoContext, demo_step
 from epigrid.testing.models import SamplingPoint
 from epigrid.vaccination.models import VaccinationSite
 
-DAYS = 7
+DAYS = 3  # days of history: every producer hands over daily, so each day is ~200 handovers at the tiny scale
 CATEGORIES = (
     (WasteCategory.INFECTIOUS, 0.7),
     (WasteCategory.SHARPS, 0.2),
@@ -152,7 +152,7 @@ def _store(p, producer: Party, bags: list[Bag], at: dt.datetime, handler: User) 
 
 @demo_step("medwaste", own_transactions=True)
 def load_medwaste(ctx: DemoContext) -> None:
-    # A week of handovers would each re-evaluate the alarms of their bags after commit (~1,300 at the tiny
+    # The history's handovers would each re-evaluate the alarms of their bags after commit (~600 at the tiny
     # scale); the history is loaded with that paused, then evaluated once.
     with alarms.realtime_paused(), transaction.atomic():
         _load_history(ctx)
