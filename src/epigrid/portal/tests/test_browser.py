@@ -39,6 +39,7 @@ def collect_errors(page) -> list[str]:
 
 
 def fits(page) -> None:
+    page.wait_for_load_state()  # a click that navigates returns before the next page exists
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH + 1, (page.url, width)
 
@@ -103,6 +104,7 @@ def test_a_resident_signs_in_by_code_and_uses_the_portal_on_a_phone(
     # 5. Download "my data" and find one's own record in it.
     page.goto(reverse("portal:home"))
     page.click("[data-testid=tile-data]")
+    page.locator("[data-testid=download-data]").wait_for()
     fits(page)
     with page.expect_download() as info:
         page.click("[data-testid=download-data]")
