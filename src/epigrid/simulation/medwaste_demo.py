@@ -1,4 +1,4 @@
-"""Demo: medical waste (#11) - the parties of the district and three days of bags through the services.
+"""Demo: medical waste (#11) - the parties of the district and a week of bags through the services.
 
 The health and environment bureaus (district); one community health service centre per street with its
 temporary storage (collection every 24 h); a producer for every sampling point, vaccination site and
@@ -22,13 +22,13 @@ from django.db import transaction
 from epigrid.core.models import OrgLevel, OrgUnit, User
 from epigrid.medwaste.models import Bag, Party, PartyKind, Stage, WasteCategory
 from epigrid.medwaste.services import alarms, handovers, labels, parties, trips
-from epigrid.quarantine.models import Site
+from epigrid.quarantine.models import Site, SiteKind
 from epigrid.simulation import comparison_demo  # noqa: F401 - the earlier steps run before this one
 from epigrid.simulation.district import DemoContext, demo_step
 from epigrid.testing.models import SamplingPoint
 from epigrid.vaccination.models import VaccinationSite
 
-DAYS = 3  # days of history: every producer hands over daily, so each day is ~200 handovers at the tiny scale
+DAYS = 7
 CATEGORIES = (
     (WasteCategory.INFECTIOUS, 0.7),
     (WasteCategory.SHARPS, 0.2),
@@ -101,8 +101,12 @@ def _parties(ctx: DemoContext) -> dict:
         producer(point.name, point.grid, "sampler", sampling_point_id=point.pk)
     for site in VaccinationSite.objects.filter(org_code__startswith=district.code).select_related("grid"):
         producer(site.name, site.grid, "vaccinator", vaccination_site_id=site.pk)
+    # Centralised sites only: a household in home quarantine is not a labelled producer (its waste goes
+    # with the community's collection).
     sites = list(
-        Site.objects.filter(org_code__startswith=district.code, grid__isnull=False).select_related("grid")
+        Site.objects.filter(
+            org_code__startswith=district.code, grid__isnull=False, kind=SiteKind.CENTRALISED
+        ).select_related("grid")
     )
     for site in sites:
         producer(site.name, site.grid, "quarantine", quarantine_site_id=site.pk)
@@ -152,8 +156,8 @@ def _store(p, producer: Party, bags: list[Bag], at: dt.datetime, handler: User) 
 
 @demo_step("medwaste", own_transactions=True)
 def load_medwaste(ctx: DemoContext) -> None:
-    # The history's handovers would each re-evaluate the alarms of their bags after commit (~600 at the tiny
-    # scale); the history is loaded with that paused, then evaluated once.
+    # The history's handovers would each re-evaluate the alarms of their bags after commit; the history is
+    # loaded with that paused, then evaluated once.
     with alarms.realtime_paused(), transaction.atomic():
         _load_history(ctx)
     with transaction.atomic():
