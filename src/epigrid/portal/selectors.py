@@ -22,13 +22,14 @@ from epigrid.checkins import selectors as checkin_selectors
 from epigrid.checkins.models import CheckIn
 from epigrid.core import notices
 from epigrid.core import selectors as core_selectors
+from epigrid.core.masking import mask_document, mask_phone
 from epigrid.core.models import Household, Person, User
 from epigrid.core.roles import Perm, has_perm, is_staff_role
 from epigrid.core.scope import scoped
 from epigrid.core.selectors import general_rule
 from epigrid.healthcode import selectors as healthcode_selectors
 from epigrid.healthcode.models import HealthCode
-from epigrid.portal.models import CorrectionRequest, CorrectionStatus
+from epigrid.portal.models import CorrectionField, CorrectionRequest, CorrectionStatus
 from epigrid.publicity import selectors as publicity_selectors
 from epigrid.publicity.models import Announcement
 from epigrid.testing import selectors as testing_selectors
@@ -224,3 +225,16 @@ def correction_get(*, actor: User, pk: int) -> CorrectionRequest:
     if request is None:
         raise Http404
     return request
+
+
+def requested_value_shown(*, actor: User, request: CorrectionRequest) -> str:
+    """What a page shows of the value a resident asked for: the resident their own words; staff an ID number
+    or phone masked like everywhere else (a phone marked done is written by the service, and an ID number is
+    checked against the resident's document, not read off this page)."""
+    value = request.requested_value
+    if is_staff_role(actor.role):
+        if request.field == CorrectionField.ID_NUMBER:
+            return mask_document(value)
+        if request.field == CorrectionField.PHONE:
+            return mask_phone(value)
+    return value

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from epigrid.core.errors import Conflict, DomainError, Forbidden
+from epigrid.core.masking import mask_phone
 from epigrid.core.models import AuditEntry, Notice, Person
 from epigrid.core.roles import Perm, Role
 from epigrid.core.testing import may, shows
@@ -174,3 +175,12 @@ def test_a_resident_cannot_open_someone_elses_request_or_decide(users, login_cli
     assert client.get(reverse("portal:correction", args=[theirs.pk])).status_code == 404
     assert client.post(reverse("portal:correction", args=[mine.pk]), {"decision": "done"}).status_code == 403
     assert client.get(reverse("portal:corrections")).status_code == 403
+
+
+def test_staff_see_a_requested_id_number_or_phone_masked_the_resident_in_full(users, login_client, person_a):
+    asked = correction_request(actor=users["resident"], field="phone", requested_value="13900001111")
+    url = reverse("portal:correction", args=[asked.pk])
+    staff = login_client(users["community_officer"]).get(url).content.decode()
+    assert "13900001111" not in staff and mask_phone("13900001111") in staff
+    own = login_client(users["resident"]).get(url).content.decode()
+    assert "13900001111" in own

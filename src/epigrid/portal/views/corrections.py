@@ -68,5 +68,11 @@ def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("portal:corrections")
         else:
             status = 400
-    context = {"item": item, "form": form, "can_decide": can_decide, "is_staff": is_staff_role(user.role)}
+    context = {
+        "item": item,
+        "requested": selectors.requested_value_shown(actor=user, request=item),
+        "form": form,
+        "can_decide": can_decide,
+        "is_staff": is_staff_role(user.role),
+    }
     return render_page(request, "portal/correction_detail.html", context, status=status)
