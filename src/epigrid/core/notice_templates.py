@@ -115,16 +115,6 @@ for _template in (
         channels=("sms",),
     ),
     NoticeTemplate(
-        kind="test_result",
-        label=_("Test result that changes your health code"),
-        title=_("Your nucleic-acid test result: %(result)s"),
-        body=_("Your health code is now %(colour)s."),
-        mandatory=True,
-        reason=_LAW,
-        channels=("sms",),
-        url_name="testing:my_results",
-    ),
-    NoticeTemplate(
         kind="vaccination_reminder",
         label=_("Vaccination appointment reminder"),
         title=_("Reminder: vaccination tomorrow at %(time)s, %(site)s. Booking code %(code)s."),
