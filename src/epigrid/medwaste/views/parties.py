@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from epigrid.core import selectors as core_selectors
 from epigrid.core.htmx import render_page, staff_page
 from epigrid.core.models import OrgUnit
 from epigrid.core.roles import Perm
@@ -28,8 +29,7 @@ LEVELS = (
 
 
 def _areas(user) -> list[OrgUnit]:
-    code = user.org_code
-    return list(OrgUnit.objects.filter(code__startswith=code).order_by("code")) if code else []
+    return list(core_selectors.orgunit_list(actor=user))
 
 
 def _parents(user) -> list[Party]:
